@@ -1,0 +1,109 @@
+"""Back office for platform admins. Writes here are audited like any other action."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from shouwang.core import audit
+from shouwang.core.models import Area, AuditLog, Household, Person, Tag, User
+
+if TYPE_CHECKING:
+    _UserAdminBase = DjangoUserAdmin[User]
+else:
+    _UserAdminBase = DjangoUserAdmin
+
+
+class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Admin saves run inside the admin's transaction; the audit entry joins it."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit.record(
+            f"admin.{'change' if change else 'add'}",
+            actor=request.user,
+            target=obj,
+            details={"fields": sorted(form.changed_data)},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit.record("admin.delete", actor=request.user, target=obj, details={"repr": str(obj)})
+        super().delete_model(request, obj)
+
+
+@admin.register(Area)
+class AreaAdmin(AuditedAdmin, TreeAdmin):  # type: ignore[misc]
+    form = movenodeform_factory(Area)
+    list_display = ["name", "kind", "code"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedAdmin):
+    list_display = ["name", "code", "name_en", "system"]
+
+
+@admin.register(Household)
+class HouseholdAdmin(AuditedAdmin):
+    list_display = ["door", "area"]
+    search_fields = ["door"]
+    list_select_related = ["area"]
+    raw_id_fields = ["area"]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: residents change through the roster import and the workers' screens, which
+    validate, mask and audit; a bare admin form would show and store raw ID numbers."""
+
+    list_display = ["masked_name", "household", "masked_phone"]
+    list_select_related = ["household__area"]
+    fields = ("masked_name", "household", "masked_id_number", "masked_phone", "tags")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, _UserAdminBase):
+    list_display = ["username", "display_name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    filter_horizontal = ["areas"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        (_("Shouwang"), {"fields": ("display_name", "role", "areas")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Shouwang"), {"fields": ("display_name", "role", "areas")}),
+    )
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["at", "actor_label", "action", "target_type", "target_id", "source", "ip"]
+    list_filter = ["action", "source"]
+    search_fields = ["actor_label", "target_id", "action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,109 @@
+"""The demo town: fake but realistic residents, seeded through the same actions as real data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from faker import Faker
+
+from shouwang.core import identity
+from shouwang.core.models import Area, AreaKind, Role, User
+from shouwang.core.services.areas import create_area
+from shouwang.core.services.roster import import_roster
+from shouwang.core.services.staff import create_staff
+
+DEMO_PASSWORD = "shouwang-demo"  # noqa: S105 - printed to the person running the demo
+TOWN_NAME = "守望街道"
+
+# community → compounds → (buildings, units per building, floors, doors per floor)
+LAYOUT = {
+    "东风社区": {"东风花园": (4, 2, 5, 2), "东风新村": (2, 2, 5, 2)},
+    "向阳社区": {"向阳小区": (3, 2, 5, 2), "向阳里": (2, 2, 3, 2)},
+}
+REGION_CODES = ["110101", "110105", "310104", "320102", "420106", "440305"]
+
+
+@dataclass
+class DemoTown:
+    name: str
+    workers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def fake_id_number(rng: random.Random, birth: date) -> str:
+    first17 = f"{rng.choice(REGION_CODES)}{birth:%Y%m%d}{rng.randint(1, 999):03d}"
+    return first17 + identity.id_check_char(first17)
+
+
+def _roster(rng: random.Random, fake: Faker, shape: tuple[int, int, int, int]) -> bytes:
+    buildings, units, floors, doors = shape
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["姓名", "身份证号", "手机号", "楼栋", "单元", "门牌号", "标签"])
+    today = date(2026, 1, 1)
+    for b in range(1, buildings + 1):
+        for u in range(1, units + 1):
+            for floor in range(1, floors + 1):
+                for d in range(1, doors + 1):
+                    door = f"{floor}{d:02d}"
+                    size = rng.choice([1, 1, 2, 2, 3, 3, 4])
+                    for _ in range(size):
+                        age = rng.randint(70, 92) if size == 1 else rng.randint(3, 85)
+                        birth = today - timedelta(days=age * 365 + rng.randint(0, 364))
+                        tags = []
+                        if age >= 60:
+                            tags.append("老年人")
+                        if size == 1 and age >= 70:
+                            tags.append("独居老人")
+                        writer.writerow(
+                            [
+                                fake.name(),
+                                fake_id_number(rng, birth),
+                                fake.phone_number(),
+                                b,
+                                u,
+                                door,
+                                "、".join(tags),
+                            ]
+                        )
+    return out.getvalue().encode()
+
+
+def seed_demo_town(seed: int = 2020) -> DemoTown:
+    """Create the demo town once; later calls only report what is there."""
+    town = DemoTown(TOWN_NAME)
+    street = Area.objects.filter(name=TOWN_NAME, kind=AreaKind.STREET).first()
+    if street is not None:
+        for user in User.objects.filter(role=Role.COMMUNITY_WORKER).prefetch_related("areas"):
+            town.workers.append((user.username, "、".join(a.name for a in user.areas.all())))
+        return town
+    rng = random.Random(seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    district = create_area(None, None, "示范区", AreaKind.DISTRICT)
+    street = create_area(None, district, TOWN_NAME, AreaKind.STREET)
+    create_staff(None, "admin", DEMO_PASSWORD, Role.PLATFORM_ADMIN, [], "平台管理员")
+    create_staff(None, "town", DEMO_PASSWORD, Role.TOWN_OPERATOR, [street], "街道值班员")
+    for number, (community_name, compounds) in enumerate(LAYOUT.items(), start=1):
+        community = create_area(None, street, community_name, AreaKind.COMMUNITY)
+        username = f"worker{number}"
+        create_staff(
+            None,
+            username,
+            DEMO_PASSWORD,
+            Role.COMMUNITY_WORKER,
+            [community],
+            f"{community_name}网格员",
+        )
+        town.workers.append((username, community_name))
+        for compound_name, shape in compounds.items():
+            compound = create_area(None, community, compound_name, AreaKind.COMPOUND)
+            report = import_roster(
+                None, compound, f"{compound_name}.csv", _roster(rng, fake, shape)
+            )
+            if not report.ok:
+                raise RuntimeError(f"demo roster rejected: {report.errors[:3]}")
+    return town

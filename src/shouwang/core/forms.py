@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.core.models import Area, AreaKind, Tag
+
+
+class RosterImportForm(forms.Form):
+    area = forms.ModelChoiceField(
+        queryset=Area.objects.none(),
+        label=_("Compound"),
+        help_text=_("Buildings, units and households are created inside it as needed."),
+    )
+    file = forms.FileField(label=_("Roster file (.xlsx or .csv)"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["area"]
+        if not isinstance(field, forms.ModelChoiceField):  # pragma: no cover
+            raise TypeError("area must be a ModelChoiceField")
+        field.queryset = Area.objects.visible_to(user).filter(
+            kind__in=[AreaKind.COMPOUND, AreaKind.COMMUNITY]
+        )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)d MB.") % {"mb": settings.MAX_UPLOAD_MB}
+            )
+        if not upload.name.lower().endswith((".xlsx", ".csv", ".xls")):
+            raise forms.ValidationError(_("Upload a .xlsx or .csv file."))
+        return upload
+
+
+class PeopleFilterForm(forms.Form):
+    q = forms.CharField(label=_("Name or ID number"), required=False, max_length=40)
+    tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, label=_("Tag"))
+    area = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class HouseholdFilterForm(forms.Form):
+    q = forms.CharField(label=_("Door number"), required=False, max_length=40)
+    area = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("phone number"))])
+    reason = forms.CharField(required=False, max_length=200)

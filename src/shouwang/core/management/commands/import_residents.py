@@ -1,0 +1,61 @@
+"""`shouwang import-residents FILE --area ID`: the roster import, from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from shouwang.core import audit
+from shouwang.core.models import Area, User
+from shouwang.core.services.roster import import_roster
+
+
+class Command(BaseCommand):
+    help = "Import residents from a .xlsx or .csv roster into a compound; all rows or none."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--area", required=True, help="id of the compound (or village), or its exact name"
+        )
+        parser.add_argument("--user", help="import as this staff member (scoped, audited)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        area_arg: str = options["area"]
+        areas = (
+            Area.objects.filter(pk=int(area_arg))
+            if area_arg.isdigit()
+            else Area.objects.filter(name=area_arg)
+        )
+        if areas.count() != 1:
+            raise CommandError(f"--area {area_arg!r} matches {areas.count()} areas; use its id")
+        actor = None
+        if options["user"]:
+            actor = User.objects.filter(username=options["user"], is_active=True).first()
+            if actor is None:
+                raise CommandError(f"no active user {options['user']!r}")
+        with audit.origin("cli"):
+            try:
+                report = import_roster(actor, areas.get(), path.name, path.read_bytes())
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+        if not report.ok:
+            for error in report.errors:
+                where = f"row {error.row}" if error.row else "file"
+                self.stderr.write(f"{where} {error.column}: {error.reason}")
+            raise CommandError(
+                f"{path.name} rejected: {len(report.errors)} problem(s); nothing was imported"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.rows} rows: {report.created_people} new, "
+                f"{report.updated_people} changed, {report.unchanged_people} unchanged; "
+                f"{report.created_households} new households"
+            )
+        )

@@ -1,0 +1,60 @@
+"""Request-wide concerns: audit origin, login everywhere, no caching of personal pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import add_never_cache_headers
+
+from shouwang.core import audit
+
+API_PREFIX = "/api/"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0)
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and forwarded[-proxies]:
+            return str(forwarded[-proxies])
+    addr = request.META.get("REMOTE_ADDR")
+    return str(addr) if addr else None
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        source = "api" if request.path.startswith(API_PREFIX) else "web"
+        with audit.origin(source, client_ip(request), request.META.get("HTTP_USER_AGENT", "")):
+            response = self.get_response(request)
+        if not request.path.startswith(
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else "/" + settings.STATIC_URL
+        ):
+            # Pages and answers may hold personal data: no browser or proxy may keep them.
+            add_never_cache_headers(response)
+            response["Cache-Control"] = "no-store, " + response["Cache-Control"]
+        return response
+
+
+class LoginRequiredMiddleware(DjangoLoginRequired):
+    """Django's login-required-everywhere, except the API, which answers 401 itself."""
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponseBase | None:
+        if request.path.startswith(API_PREFIX):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

@@ -1,0 +1,6 @@
+from shouwang.core.models.areas import Area, AreaKind
+from shouwang.core.models.audit import AuditLog
+from shouwang.core.models.people import Household, Person, Tag
+from shouwang.core.models.staff import Role, User
+
+__all__ = ["Area", "AreaKind", "AuditLog", "Household", "Person", "Role", "Tag", "User"]

@@ -1,0 +1,104 @@
+"""Households (the door: 3号楼2单元501) and the people who live in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.core import identity
+from shouwang.core.fields import EncryptedTextField
+from shouwang.core.scoping import scope_filter
+
+
+class HouseholdQuerySet(models.QuerySet["Household"]):
+    def visible_to(self, user: Any) -> HouseholdQuerySet:
+        return scope_filter(self, user, "area__path")
+
+
+class Household(models.Model):
+    area = models.ForeignKey(
+        "core.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="households"
+    )
+    # 门牌号 as the community writes it: "501", "东户", "12号".
+    door = models.CharField(_("door number"), max_length=50)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["area__path", "door"]
+        constraints = [models.UniqueConstraint(fields=["area", "door"], name="household_door")]
+
+    def __str__(self) -> str:
+        return f"{self.area.name}{self.door}"
+
+
+class Tag(models.Model):
+    """A label later features act on: 独居老人 (care watch), 居家隔离中 (gate denial)…"""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    # System tags are set by actions (a quarantine case starting), never by hand or import.
+    system = models.BooleanField(_("set by the system only"), default=False)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    def visible_to(self, user: Any) -> PersonQuerySet:
+        return scope_filter(self, user, "household__area__path")
+
+
+class Person(models.Model):
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="residents"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    id_number = EncryptedTextField(_("ID number"))
+    # Blind index: HMAC of the ID number, so a person is found by ID without decrypting rows.
+    # NULL, not "", for people without an ID number: many NULLs may share a unique column.
+    id_number_index = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    phone = EncryptedTextField(_("phone number"))
+    phone_index = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="people")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["household_id", "id"]
+        permissions = [
+            ("reveal_personal_data", _("Can reveal full ID and phone numbers")),
+            ("import_residents", _("Can import resident rosters")),
+            ("export_residents", _("Can export residents")),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked_name
+
+    @property
+    def masked_name(self) -> str:
+        return identity.mask_name(self.name)
+
+    @property
+    def masked_id_number(self) -> str:
+        return identity.mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return identity.mask_phone(self.phone)

@@ -1,0 +1,45 @@
+"""What each role may do, answered to Django's permission checks.
+
+Roles are fixed by the work (a gate guard never needs ID numbers), so their capabilities live
+in code, reviewed like code, rather than in editable groups that drift between towns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+
+from shouwang.core.models.staff import Role
+
+VIEW_RESIDENTS = "core.view_person"
+EDIT_RESIDENTS = "core.change_person"
+REVEAL = "core.reveal_personal_data"
+IMPORT = "core.import_residents"
+EXPORT = "core.export_residents"
+VIEW_AREAS = "core.view_area"
+VIEW_HOUSEHOLDS = "core.view_household"
+VIEW_AUDIT = "core.view_auditlog"
+
+_RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.PLATFORM_ADMIN: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT}),
+    Role.TOWN_OPERATOR: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT}),
+    # The worker calls residents at their door: the full phone number is part of the job.
+    Role.COMMUNITY_WORKER: frozenset({*_RESIDENT_WORK, REVEAL}),
+    Role.GATE_GUARD: frozenset({VIEW_AREAS}),
+    Role.PATROL_OPERATOR: frozenset({VIEW_AREAS}),
+    Role.ENTERPRISE_CONTACT: frozenset(),
+    Role.REVIEWER: frozenset({VIEW_AREAS}),
+}
+
+
+class RoleBackend(ModelBackend):
+    """Authenticates like Django's own backend; permissions come from the user's role."""
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        perms = set(ROLE_PERMISSIONS.get(getattr(user_obj, "role", ""), frozenset()))
+        return perms | super().get_all_permissions(user_obj, obj)

@@ -1,0 +1,288 @@
+"""Pages for staff. Thin: parse the request, call a service, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from shouwang.core import identity, roles
+from shouwang.core.forms import HouseholdFilterForm, PeopleFilterForm, RevealForm, RosterImportForm
+from shouwang.core.models import Area, AreaKind, Household, Person
+from shouwang.core.permissions import get_visible, require
+from shouwang.core.services import areas as area_service
+from shouwang.core.services import people as people_service
+from shouwang.core.services import roster
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    top = area_service.visible_roots(user)
+    counts = area_service.subtree_counts(top, user) if user.has_perm(roles.VIEW_AREAS) else {}
+    return render(
+        request,
+        "core/home.html",
+        {
+            "areas": [(a, counts.get(a.pk)) for a in top],
+            "can_residents": user.has_perm(roles.VIEW_RESIDENTS),
+            "can_import": user.has_perm(roles.IMPORT),
+        },
+    )
+
+
+@require_GET
+def area_tree(request: HttpRequest) -> HttpResponse:
+    require(request.user, roles.VIEW_AREAS)
+    # Down to compounds: buildings and units are browsed on the compound's page.
+    areas = list(Area.objects.visible_to(request.user).filter(kind__lte=AreaKind.COMPOUND))
+    counts = area_service.subtree_counts(areas, request.user)
+    base = min((a.depth for a in areas), default=1)
+    rows = [(a, a.depth - base, counts[a.pk]) for a in areas]
+    return render(request, "core/area_tree.html", {"rows": rows})
+
+
+@require_GET
+def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, roles.VIEW_AREAS)
+    area = get_visible(Area.objects.all(), request.user, pk)
+    children = list(
+        Area.objects.visible_to(request.user).filter(
+            path__startswith=area.path, depth=area.depth + 1
+        )
+    )
+    counts = area_service.subtree_counts([area, *children], request.user)
+    households = _page(
+        request,
+        Household.objects.visible_to(request.user)
+        .filter(area=area)
+        .annotate(resident_count=Count("residents"))
+        .order_by("door"),
+    )
+    names = area_service.ancestor_names([area])
+    trail = [(p, names[p][0]) for p in area.ancestor_paths() if p in names]
+    return render(
+        request,
+        "core/area_detail.html",
+        {
+            "area": area,
+            "children": [(c, counts[c.pk]) for c in children],
+            "counts": counts[area.pk],
+            "households": households,
+            "trail": trail,
+        },
+    )
+
+
+def _scoped_area(request: HttpRequest, area_id: int | None) -> Area | None:
+    if not area_id:
+        return None
+    area: Area = get_visible(Area.objects.all(), request.user, area_id)
+    return area
+
+
+@require_GET
+def household_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, roles.VIEW_HOUSEHOLDS)
+    form = HouseholdFilterForm(request.GET)
+    form.is_valid()
+    queryset = Household.objects.visible_to(request.user).select_related("area")
+    area = _scoped_area(request, form.cleaned_data.get("area"))
+    if area is not None:
+        queryset = queryset.filter(area__path__startswith=area.path)
+    if form.cleaned_data.get("q"):
+        queryset = queryset.filter(door__icontains=form.cleaned_data["q"])
+    page = _page(request, queryset.annotate(resident_count=Count("residents")))
+    names = area_service.ancestor_names([h.area for h in page])
+    rows = [(h, area_service.address_of(h.area, names)) for h in page]
+    return render(
+        request,
+        "core/household_list.html",
+        {"form": form, "page": page, "rows": rows, "area": area},
+    )
+
+
+@require_GET
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, roles.VIEW_HOUSEHOLDS)
+    household = get_visible(Household.objects.select_related("area"), request.user, pk)
+    names = area_service.ancestor_names([household.area])
+    residents = household.residents.prefetch_related("tags")
+    return render(
+        request,
+        "core/household_detail.html",
+        {
+            "household": household,
+            "residents": residents,
+            "address": area_service.address_of(household.area, names, from_kind=AreaKind.COMMUNITY),
+        },
+    )
+
+
+def _people_queryset(
+    request: HttpRequest, form: PeopleFilterForm
+) -> tuple[QuerySet[Person], Area | None]:
+    queryset: QuerySet[Person] = Person.objects.visible_to(request.user).select_related(
+        "household__area"
+    )
+    area = _scoped_area(request, form.cleaned_data.get("area"))
+    if area is not None:
+        queryset = queryset.filter(household__area__path__startswith=area.path)
+    if form.cleaned_data.get("tag"):
+        queryset = queryset.filter(tags=form.cleaned_data["tag"])
+    query = (form.cleaned_data.get("q") or "").strip()
+    if query:
+        queryset = _search(queryset, query)
+    return queryset.prefetch_related("tags"), area
+
+
+def _search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
+    """A full ID or phone number is matched through its blind index; anything else by name."""
+    try:
+        return queryset.filter(
+            id_number_index=people_service.id_index(identity.normalize_id_number(query))
+        )
+    except ValidationError:
+        pass
+    if query.replace(" ", "").isdigit() and len(query.replace(" ", "")) >= 7:
+        try:
+            return queryset.filter(
+                phone_index=people_service.phone_index(identity.normalize_phone(query))
+            )
+        except ValidationError:
+            pass
+    return queryset.filter(name__icontains=query)
+
+
+@require_GET
+def person_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, roles.VIEW_RESIDENTS)
+    form = PeopleFilterForm(request.GET)
+    form.is_valid()
+    queryset, area = _people_queryset(request, form)
+    page = _page(request, queryset)
+    names = area_service.ancestor_names([p.household.area for p in page])
+    rows = [(p, area_service.address_of(p.household.area, names)) for p in page]
+    return render(
+        request,
+        "core/person_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "area": area,
+            "can_export": request.user.has_perm(roles.EXPORT),
+            "can_reveal": request.user.has_perm(roles.REVEAL),
+            "query_string": request.GET.urlencode(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, roles.VIEW_RESIDENTS)
+    person = get_visible(Person.objects.select_related("household__area"), request.user, pk)
+    revealed: dict[str, str] = {}
+    if request.method == "POST":
+        form = RevealForm(request.POST)
+        if form.is_valid():
+            field = form.cleaned_data["field"]
+            revealed[field] = people_service.reveal(
+                request.user, person, field, form.cleaned_data["reason"]
+            )
+    names = area_service.ancestor_names([person.household.area])
+    return render(
+        request,
+        "core/person_detail.html",
+        {
+            "person": person,
+            "revealed": revealed,
+            "address": area_service.address_of(
+                person.household.area, names, from_kind=AreaKind.COMMUNITY
+            ),
+            "can_reveal": request.user.has_perm(roles.REVEAL),
+            "tags": list(person.tags.all()),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def roster_import(request: HttpRequest) -> HttpResponse:
+    require(request.user, roles.IMPORT)
+    report = None
+    if request.method == "POST":
+        form = RosterImportForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = roster.import_roster(
+                request.user, form.cleaned_data["area"], upload.name, upload.read()
+            )
+            if report.ok:
+                messages.success(
+                    request,
+                    _(
+                        "Imported %(rows)d rows: %(created)d new, %(updated)d changed, "
+                        "%(unchanged)d unchanged."
+                    )
+                    % {
+                        "rows": report.rows,
+                        "created": report.created_people,
+                        "updated": report.updated_people,
+                        "unchanged": report.unchanged_people,
+                    },
+                )
+    else:
+        form = RosterImportForm(user=request.user)
+    status = 422 if report is not None and not report.ok else 200
+    return render(
+        request, "core/roster_import.html", {"form": form, "report": report}, status=status
+    )
+
+
+@require_GET
+def roster_template(request: HttpRequest) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in roster.template_rows():
+        writer.writerow(row)
+    response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="roster-template.csv"'
+    return response
+
+
+@require_POST
+def person_export(request: HttpRequest) -> HttpResponse:
+    require(request.user, roles.EXPORT)
+    form = PeopleFilterForm(request.POST)
+    form.is_valid()
+    queryset, _area = _people_queryset(request, form)
+    unmasked = request.POST.get("unmasked") == "1"
+    if unmasked and not request.user.has_perm(roles.REVEAL):
+        raise PermissionDenied
+    data = roster.export_people(request.user, queryset, unmasked=unmasked)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="residents-{stamp}.xlsx"'
+    return response
+
+
+def redirect_home(request: HttpRequest) -> HttpResponse:
+    return redirect("home")
