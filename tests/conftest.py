@@ -41,6 +41,13 @@ def _child(parent: Area, name: str, kind: int) -> Area:
     return create_area(None, parent, name, kind)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2's deliberate slowness is for attackers, not for a suite that logs in thousands
+    # of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def town(db: Any) -> Town:
     district = create_area(None, None, "示范区", AreaKind.DISTRICT)

@@ -1,6 +1,5 @@
 """JSON API for areas, households and residents. Masked values only; reveal is audited."""
 
-from __future__ import annotations
 
 from typing import Any
 
@@ -103,7 +102,9 @@ def list_households(request: HttpRequest, filters: Query[ListFilter]) -> list[di
         queryset = queryset.filter(area__path__startswith=area.path)
     if filters.q:
         queryset = queryset.filter(door__icontains=filters.q)
-    return _HouseholdPage(queryset.annotate(n=Count("residents")))  # type: ignore[return-value]
+    return _HouseholdPage(
+        queryset.annotate(n=Count("residents")).order_by("area__path", "door")
+    )  # type: ignore[return-value]
 
 
 class _HouseholdPage:
@@ -112,7 +113,7 @@ class _HouseholdPage:
     def __init__(self, queryset: Any) -> None:
         self.queryset = queryset
 
-    def count(self) -> int:
+    def __len__(self) -> int:  # Ninja's paginator counts with len() on non-querysets
         n: int = self.queryset.count()
         return n
 

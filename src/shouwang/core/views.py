@@ -108,7 +108,11 @@ def household_list(request: HttpRequest) -> HttpResponse:
         queryset = queryset.filter(area__path__startswith=area.path)
     if form.cleaned_data.get("q"):
         queryset = queryset.filter(door__icontains=form.cleaned_data["q"])
-    page = _page(request, queryset.annotate(resident_count=Count("residents")))
+    # Meta.ordering does not apply to GROUP BY queries: order explicitly for stable pages.
+    page = _page(
+        request,
+        queryset.annotate(resident_count=Count("residents")).order_by("area__path", "door"),
+    )
     names = area_service.ancestor_names([h.area for h in page])
     rows = [(h, area_service.address_of(h.area, names)) for h in page]
     return render(

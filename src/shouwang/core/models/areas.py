@@ -35,8 +35,13 @@ class AreaQuerySet(MP_NodeQuerySet):  # type: ignore[misc]
         return scope_filter(self, user, "path")
 
 
-class AreaManager(MP_NodeManager.from_queryset(AreaQuerySet)):  # type: ignore[misc]
-    pass
+class AreaManager(MP_NodeManager):  # type: ignore[misc]
+    def get_queryset(self) -> AreaQuerySet:
+        # treebeard hard-codes its own queryset class; ours adds visible_to().
+        return AreaQuerySet(self.model, using=self._db).order_by("path")
+
+    def visible_to(self, user: Any) -> AreaQuerySet:
+        return self.get_queryset().visible_to(user)
 
 
 class Area(MP_Node):  # type: ignore[misc]

@@ -81,7 +81,7 @@ def move_area(actor: Any, area: Area, new_parent: Area) -> Area:
         raise ValidationError(_("An area cannot be moved under itself."), code="area_cycle")
     _check_child_kind(new_parent, area.kind)
     with transaction.atomic():
-        old_parent = area.get_parent()
+        old_parent = Area.objects.get_parent(area)
         Area.objects.move(area, new_parent, "last-child")
         area.refresh_from_db()
         audit.record(

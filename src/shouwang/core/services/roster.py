@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
-from shouwang.core import audit, roles
+from shouwang.core import audit, identity, roles
 from shouwang.core.models import Area, AreaKind, AuditLog, Household, Person, Tag
 from shouwang.core.permissions import require, require_area
 from shouwang.core.scoping import user_covers_area
@@ -179,6 +179,13 @@ def _tags_by_name() -> dict[str, Tag]:
     return tags
 
 
+def _valid_id_or_none(value: Any) -> str | None:
+    try:
+        return identity.normalize_id_number(_cell_text(value))
+    except ValidationError:
+        return None
+
+
 def parse(table: list[list[Any]]) -> tuple[list[RosterRow], list[RowError]]:
     """Check every row; numbers in errors are the spreadsheet's own row numbers (1-based)."""
     header_index, columns = _find_header(table)
@@ -261,8 +268,9 @@ def parse(table: list[list[Any]]) -> tuple[list[RosterRow], list[RowError]]:
                 row_errors.append(RowError(number, label, _("Longer than 100 characters.")))
         if len(door) > 50:
             row_errors.append(RowError(number, "门牌号", _("Longer than 50 characters.")))
-        if person is not None and person.id_number:
-            first_id = seen_ids.setdefault(person.id_number, number)
+        row_id = person.id_number if person is not None else _valid_id_or_none(raw_id)
+        if row_id:
+            first_id = seen_ids.setdefault(row_id, number)
             if first_id != number:
                 row_errors.append(
                     RowError(
@@ -390,6 +398,7 @@ def import_roster(actor: Any, area: Area, file_name: str, data: bytes) -> Import
         report.errors.append(RowError(0, "", str(exc)))
         return report
     report.rows = len(rows) + len({e.row for e in errors})
+    report.errors.extend(errors)
     if not rows and not errors:
         report.errors.append(RowError(0, "", _("The file has a header but no residents.")))
     by_id, without_id = _existing_people(rows, area)

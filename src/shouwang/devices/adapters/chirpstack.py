@@ -154,6 +154,8 @@ class ChirpStackAdapter:
 
     def _uplink(self, dev_eui: str, info: Mapping[str, Any], message: dict[str, Any]) -> Reading:
         what = "up"
+        event_time = self._time(message, what)
+        signal = self._best_rssi(message.get("rxInfo"))
         f_cnt = opt_int(message, "fCnt", what) or 0
         f_port = opt_int(message, "fPort", what) or 0
         profile = opt_str(info, "deviceProfileName", "deviceInfo") or None
@@ -189,13 +191,13 @@ class ChirpStackAdapter:
             adapter=self.name,
             device_key=dev_eui,
             kind="state",
-            event_time=self._time(message, what),
+            event_time=event_time,
             door=fields.door,
             battery_percent=fields.battery_percent,
             battery_mv=fields.battery_mv,
             battery_low=fields.battery_low,
             tamper=fields.tamper,
-            signal=self._best_rssi(message.get("rxInfo")),
+            signal=signal,
             dedup_key=dedup_key,
             model=profile or (model.upper() if model else None),
             raw=raw,
@@ -221,7 +223,10 @@ class ChirpStackAdapter:
             fail(f"up.rxInfo must be an array, got {json_type(rx_info)}")
         best: int | None = None
         for index, gateway in enumerate(rx_info):
-            rssi = expect_object(gateway, f"up.rxInfo[{index}]").get("rssi", 0)
+            rssi = expect_object(gateway, f"up.rxInfo[{index}]").get("rssi")
+            if rssi is None:
+                # Absent means 0 dBm under the JSON mapping, which no real reception reports.
+                continue
             if not is_number(rssi) or not -200 <= rssi <= 50:
                 fail(f"up.rxInfo[{index}].rssi must be a number of dBm, got {rssi!r:.20}")
             best = round(rssi) if best is None else max(best, round(rssi))

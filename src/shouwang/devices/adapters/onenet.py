@@ -67,13 +67,17 @@ from shouwang.devices.adapters.base import Reading, SignatureError
 
 def _signature(token: str, nonce: str, msg: str) -> str:
     # MD5 is OneNET's choice, not ours; it is what the platform sends.
-    digest = hashlib.md5((token + nonce + msg).encode()).digest()  # noqa: S324
+    # surrogatepass: a JSON body may smuggle in a lone "\ud800"; it must fail the comparison, not
+    # raise UnicodeEncodeError.
+    text = (token + nonce + msg).encode("utf-8", "surrogatepass")
+    digest = hashlib.md5(text).digest()  # noqa: S324
     return base64.b64encode(digest).decode()
 
 
 def _same_signature(expected: str, received: str) -> bool:
     # A "+" in Base64 arrives as a space when the sender or a proxy form-decoded it.
-    return hmac.compare_digest(expected.encode(), received.replace(" ", "+").strip().encode())
+    received_bytes = received.replace(" ", "+").strip().encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(expected.encode(), received_bytes)
 
 
 def verify_url(params: Mapping[str, str], token: str) -> str:
@@ -210,11 +214,10 @@ class OneNetAdapter:
 
 def _datastream_fields(name: str, value: Any, what: str) -> CommonFields:
     """One named value (a classic datastream or a Studio property / event)."""
-    fields = map_common_keys({name: value}, what.rsplit(".", 1)[0])
-    if isinstance(value, dict) and not fields.any():
-        # A structured stream or an event whose members carry the facts: {"door": 1, …}.
-        fields = map_common_keys(value, what)
-    return fields
+    if isinstance(value, dict):
+        # A structured stream, or a Studio event whose members carry the facts: {"tamper": 1}.
+        return map_common_keys(value, what)
+    return map_common_keys({name: value}, what.rsplit(".", 1)[0])
 
 
 def _merge(into: CommonFields, other: CommonFields) -> None:
