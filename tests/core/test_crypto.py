@@ -103,9 +103,17 @@ def test_demo_sqlite_file_holds_no_plaintext_id_or_phone(tmp_path: Path) -> None
     run = [sys.executable, "-m", "shouwang"]
     subprocess.run([*run, "demo", "--seed-only"], env=env, check=True, capture_output=True)
     dump = subprocess.run(
-        [*run, "shell", "-c", "import json; from shouwang.core.models import Person; "
-         "print(json.dumps([[p.name, p.id_number, p.phone] for p in Person.objects.all()]))"],
-        env=env, check=True, capture_output=True, text=True,
+        [
+            *run,
+            "shell",
+            "-c",
+            "import json; from shouwang.core.models import Person; "
+            "print(json.dumps([[p.name, p.id_number, p.phone] for p in Person.objects.all()]))",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     people = json.loads(dump.stdout.strip().splitlines()[-1])
     assert len(people) > 300

@@ -17,7 +17,6 @@ from shouwang.core.services.roster import import_roster
 from tests.conftest import Town, login
 
 
-
 @pytest.fixture(autouse=True)
 def _english_reasons() -> Any:
     # Reasons are asserted on in English; the UI default is Chinese.
@@ -152,9 +151,7 @@ def test_id_numbers_excel_turned_into_numbers_are_refused(town: Town) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
 def test_csv_in_the_encodings_excel_and_wps_write(town: Town, encoding: str) -> None:
-    report = import_roster(
-        town.east_worker, town.east_compound, "r.csv", csv_bytes(GOOD, encoding)
-    )
+    report = import_roster(town.east_worker, town.east_compound, "r.csv", csv_bytes(GOOD, encoding))
     assert report.ok, report.errors
     assert Person.objects.filter(name="王大明").exists()
 
@@ -210,9 +207,7 @@ def test_import_page_shows_the_report(town: Town) -> None:
     bad = [["", "", "", "5", "1", "101", ""]]
     upload = io.BytesIO(xlsx(bad))
     upload.name = "bad.xlsx"
-    response = client.post(
-        "/people/import/", {"area": town.east_compound.pk, "file": upload}
-    )
+    response = client.post("/people/import/", {"area": town.east_compound.pk, "file": upload})
     assert response.status_code == 422
     page = response.content.decode()
     assert "姓名" in page

@@ -1,6 +1,5 @@
 """JSON API for areas, households and residents. Masked values only; reveal is audited."""
 
-
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -102,9 +101,7 @@ def list_households(request: HttpRequest, filters: Query[ListFilter]) -> list[di
         queryset = queryset.filter(area__path__startswith=area.path)
     if filters.q:
         queryset = queryset.filter(door__icontains=filters.q)
-    return _HouseholdPage(
-        queryset.annotate(n=Count("residents")).order_by("area__path", "door")
-    )  # type: ignore[return-value]
+    return _HouseholdPage(queryset.annotate(n=Count("residents")).order_by("area__path", "door"))  # type: ignore[return-value]
 
 
 class _HouseholdPage:

@@ -12,7 +12,7 @@ from shouwang.core.models import Area, AreaKind, Tag
 class RosterImportForm(forms.Form):
     area = forms.ModelChoiceField(
         queryset=Area.objects.none(),
-        label=_("Compound"),
+        label=_("Compound or village"),
         help_text=_("Buildings, units and households are created inside it as needed."),
     )
     file = forms.FileField(label=_("Roster file (.xlsx or .csv)"))
@@ -38,7 +38,7 @@ class RosterImportForm(forms.Form):
 
 
 class PeopleFilterForm(forms.Form):
-    q = forms.CharField(label=_("Name or ID number"), required=False, max_length=40)
+    q = forms.CharField(label=_("Name, full ID or phone number"), required=False, max_length=40)
     tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, label=_("Tag"))
     area = forms.IntegerField(required=False, widget=forms.HiddenInput)
 

@@ -20,12 +20,15 @@ EXPORT = "core.export_residents"
 VIEW_AREAS = "core.view_area"
 VIEW_HOUSEHOLDS = "core.view_household"
 VIEW_AUDIT = "core.view_auditlog"
+ADD_AREA = "core.add_area"
+CHANGE_AREA = "core.change_area"
 
 _RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.PLATFORM_ADMIN: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT}),
-    Role.TOWN_OPERATOR: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT}),
+    Role.PLATFORM_ADMIN: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT, ADD_AREA, CHANGE_AREA}),
+    # The town keeps its own part of the tree (new compounds, renamed buildings).
+    Role.TOWN_OPERATOR: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT, ADD_AREA, CHANGE_AREA}),
     # The worker calls residents at their door: the full phone number is part of the job.
     Role.COMMUNITY_WORKER: frozenset({*_RESIDENT_WORK, REVEAL}),
     Role.GATE_GUARD: frozenset({VIEW_AREAS}),
@@ -36,10 +39,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 class RoleBackend(ModelBackend):
-    """Authenticates like Django's own backend; permissions come from the user's role."""
+    """Authenticates like Django's own backend; permissions come from the user's role only.
+
+    No per-user or group permissions from the database: a role is the whole answer, and a
+    page does not pay two permission queries per request. Superusers pass every check
+    before any backend is asked.
+    """
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
-        perms = set(ROLE_PERMISSIONS.get(getattr(user_obj, "role", ""), frozenset()))
-        return perms | super().get_all_permissions(user_obj, obj)
+        return set(ROLE_PERMISSIONS.get(getattr(user_obj, "role", ""), frozenset()))
+
+    def get_user_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()
+
+    def get_group_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()

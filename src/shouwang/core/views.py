@@ -241,8 +241,8 @@ def roster_import(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request,
                     _(
-                        "Imported %(rows)d rows: %(created)d new, %(updated)d changed, "
-                        "%(unchanged)d unchanged."
+                        "Import done. Rows: %(rows)d; new: %(created)d; changed: %(updated)d; "
+                        "unchanged: %(unchanged)d."
                     )
                     % {
                         "rows": report.rows,

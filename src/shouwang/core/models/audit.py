@@ -26,7 +26,7 @@ class AuditLog(models.Model):
     )
     # Where from: web, api, cli, system; the client address and agent for web and API.
     source = models.CharField(_("source"), max_length=20)
-    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
     # What changed, with personal values masked: the trail must not become a second copy.
     details = models.JSONField(_("details"), default=dict, blank=True)

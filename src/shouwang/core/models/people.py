@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shouwang.core import identity
 from shouwang.core.fields import EncryptedTextField
@@ -65,7 +66,7 @@ class Person(models.Model):
     household = models.ForeignKey(
         Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="residents"
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     id_number = EncryptedTextField(_("ID number"))
     # Blind index: HMAC of the ID number, so a person is found by ID without decrypting rows.
     # NULL, not "", for people without an ID number: many NULLs may share a unique column.

@@ -20,7 +20,7 @@ def _check_child_kind(parent: Area | None, kind: int) -> None:
         raise ValidationError(_("Unknown area kind."), code="area_kind")
     if parent is not None and kind <= parent.kind:
         raise ValidationError(
-            _("A %(child)s cannot be placed under a %(parent)s.")
+            _("An area of kind “%(child)s” cannot be placed under one of kind “%(parent)s”.")
             % {"child": AreaKind(kind).label, "parent": AreaKind(parent.kind).label},
             code="area_kind_order",
         )

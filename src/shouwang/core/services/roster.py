@@ -382,7 +382,10 @@ def check_target(actor: Any, area: Area) -> None:
     require_area(actor, area.path)
     if area.kind not in (AreaKind.COMMUNITY, AreaKind.COMPOUND):
         raise ValidationError(
-            _("Import into a compound (or a village without compounds), not a %(kind)s.")
+            _(
+                "Import into a compound (or a village without compounds), not into an area "
+                "of kind “%(kind)s”."
+            )
             % {"kind": AreaKind(area.kind).label}
         )
 
