@@ -22,8 +22,10 @@ def _grow(town: Town, n: int) -> None:
 
     rng = random.Random(n)
     building = create_area(None, town.east_compound, f"{n}号楼", AreaKind.BUILDING)
+    unit = building
     for i in range(n):
-        unit = create_area(None, building, f"{i}单元", AreaKind.UNIT) if i % 3 == 0 else unit
+        if i % 3 == 0:
+            unit = create_area(None, building, f"{i}单元", AreaKind.UNIT)
         home = create_household(None, unit, f"{i + 100}")
         create_person(
             None,

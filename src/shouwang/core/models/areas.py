@@ -30,7 +30,7 @@ class AreaQuerySet(MP_NodeQuerySet):  # type: ignore[misc]
         """Areas the user may see: their own areas, everything below them, and nothing else.
 
         Ancestors of a user's area are not visible (a worker does not browse the town), but the
-        names on the way down are shown through `Area.ancestor_names`.
+        names on the way down are shown through `services.areas.ancestor_names`.
         """
         return scope_filter(self, user, "path")
 
@@ -38,10 +38,12 @@ class AreaQuerySet(MP_NodeQuerySet):  # type: ignore[misc]
 class AreaManager(MP_NodeManager):  # type: ignore[misc]
     def get_queryset(self) -> AreaQuerySet:
         # treebeard hard-codes its own queryset class; ours adds visible_to().
-        return AreaQuerySet(self.model, using=self._db).order_by("path")
+        queryset: AreaQuerySet = AreaQuerySet(self.model, using=self._db).order_by("path")
+        return queryset
 
     def visible_to(self, user: Any) -> AreaQuerySet:
-        return self.get_queryset().visible_to(user)
+        queryset: AreaQuerySet = self.get_queryset().visible_to(user)
+        return queryset
 
 
 class Area(MP_Node):  # type: ignore[misc]
