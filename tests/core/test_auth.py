@@ -85,3 +85,12 @@ def test_api_reveal_rejects_other_fields(town: Town) -> None:
     )
     assert response.status_code == 422
     assert not AuditLog.objects.filter(action="person.reveal").exists()
+
+
+def test_api_docs_use_only_assets_served_by_the_app(db: None) -> None:
+    import re
+
+    page = Client().get("/api/v1/docs").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets
+    assert all(a.startswith("/static/") for a in assets), assets
