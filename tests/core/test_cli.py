@@ -86,7 +86,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     try:
         # Wait for uvicorn's own "running" line rather than polling on a timer.
         for line in process.stdout:
-            if "Uvicorn running" in line or "Application startup complete" in line:
+            if "Uvicorn running" in line:  # printed once the socket is listening
                 break
         else:
             pytest.fail("server exited before it started")

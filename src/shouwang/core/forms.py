@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shouwang.core.models import Area, AreaKind, Tag
 
@@ -51,3 +52,18 @@ class HouseholdFilterForm(forms.Form):
 class RevealForm(forms.Form):
     field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("phone number"))])
     reason = forms.CharField(required=False, max_length=200)
+
+
+class PersonForm(forms.Form):
+    """Add or change a resident by hand. A blank ID or phone field on edit keeps the old value,
+    so the form never has to show a full number to be submitted."""
+
+    name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=100)
+    id_number = forms.CharField(label=_("ID number"), required=False, max_length=30)
+    phone = forms.CharField(label=_("phone number"), required=False, max_length=30)
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.filter(system=False),
+        required=False,
+        label=_("Tags"),
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -17,8 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shouwang.core import identity, roles
-from shouwang.core.forms import HouseholdFilterForm, PeopleFilterForm, RevealForm, RosterImportForm
-from shouwang.core.models import Area, AreaKind, Household, Person
+from shouwang.core.forms import (
+    HouseholdFilterForm,
+    PeopleFilterForm,
+    PersonForm,
+    RevealForm,
+    RosterImportForm,
+)
+from shouwang.core.models import Area, AreaKind, Household, Person, Role
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
@@ -33,18 +39,28 @@ def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """One page per role: what this person's work starts from."""
     user: Any = request.user
     top = area_service.visible_roots(user)
-    counts = area_service.subtree_counts(top, user) if user.has_perm(roles.VIEW_AREAS) else {}
-    return render(
-        request,
-        "core/home.html",
-        {
-            "areas": [(a, counts.get(a.pk)) for a in top],
-            "can_residents": user.has_perm(roles.VIEW_RESIDENTS),
-            "can_import": user.has_perm(roles.IMPORT),
-        },
-    )
+    context: dict[str, Any] = {"role": user.role or ("platform_admin" if user.is_superuser else "")}
+    if user.has_perm(roles.VIEW_AREAS):
+        # Operators and admins start one level down: the communities they oversee.
+        if user.role in (Role.TOWN_OPERATOR, Role.PLATFORM_ADMIN) or user.is_superuser:
+            shown = list(
+                Area.objects.visible_to(user).filter(kind=AreaKind.COMMUNITY).order_by("path")
+            )
+        else:
+            shown = top
+        counts = area_service.subtree_counts(shown, user)
+        context["areas"] = [(a, counts[a.pk]) for a in shown]
+        context["totals"] = {
+            "households": sum(c["households"] for c in counts.values()),
+            "residents": sum(c["residents"] for c in counts.values()),
+        }
+    else:
+        context["areas"] = [(a, None) for a in top]
+    context["search_form"] = PeopleFilterForm()
+    return render(request, "core/home.html", context)
 
 
 @require_GET
@@ -290,3 +306,55 @@ def person_export(request: HttpRequest) -> HttpResponse:
 
 def redirect_home(request: HttpRequest) -> HttpResponse:
     return redirect("home")
+
+
+def _person_form_data(form: PersonForm, person: Person | None) -> people_service.PersonData:
+    data = form.cleaned_data
+    id_number = data["id_number"] or (person.id_number if person else None)
+    phone = data["phone"] or (person.phone if person else None)
+    return people_service.PersonData.clean(data["name"], id_number, phone, data["tags"])
+
+
+def _save_person(
+    request: HttpRequest, form: PersonForm, household: Household, person: Person | None
+) -> Person | None:
+    """Run the action; a validation error lands on the form's fields instead of a 500."""
+    try:
+        data = _person_form_data(form, person)
+        if person is None:
+            return people_service.create_person(request.user, household, data)
+        return people_service.update_person(request.user, person, data)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+def person_add(request: HttpRequest, household_pk: int) -> HttpResponse:
+    require(request.user, roles.EDIT_RESIDENTS)
+    household = get_visible(Household.objects.select_related("area"), request.user, household_pk)
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = _save_person(request, form, household, None)
+        if person is not None:
+            messages.success(request, _("Resident added."))
+            return redirect("household-detail", pk=household.pk)
+    return render(request, "core/person_form.html", {"form": form, "household": household})
+
+
+@require_http_methods(["GET", "POST"])
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, roles.EDIT_RESIDENTS)
+    person = get_visible(Person.objects.select_related("household__area"), request.user, pk)
+    initial = {"name": person.name, "tags": list(person.tags.all())}
+    form = PersonForm(request.POST or None, initial=initial)
+    saved = request.method == "POST" and form.is_valid()
+    if saved and _save_person(request, form, person.household, person) is not None:
+        messages.success(request, _("Resident updated."))
+        return redirect("person-detail", pk=person.pk)
+    return render(
+        request,
+        "core/person_form.html",
+        {"form": form, "household": person.household, "person": person},
+    )

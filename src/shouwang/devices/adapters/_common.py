@@ -257,19 +257,6 @@ class CommonFields:
     battery_mv: int | None = None
     signal: int | None = None
 
-    def any(self) -> bool:
-        return any(
-            value is not None
-            for value in (
-                self.door,
-                self.tamper,
-                self.battery_low,
-                self.battery_percent,
-                self.battery_mv,
-                self.signal,
-            )
-        )
-
 
 def _flag(
     value: Any, what: str, *, true_words: frozenset[str], false_words: frozenset[str]

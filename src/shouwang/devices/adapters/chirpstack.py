@@ -109,7 +109,8 @@ class ChirpStackAdapter:
         if direction == "command" or event_type not in ("up", "status"):
             return []
         message = expect_object(load_json(payload, f"{event_type} event"), f"{event_type} event")
-        info = expect_object(message.get("deviceInfo") or {}, "deviceInfo")
+        raw_info = message.get("deviceInfo")
+        info = expect_object({} if raw_info is None else raw_info, "deviceInfo")
         dev_eui = self._dev_eui(topic_eui, info)
         if event_type == "status":
             return [self._status(dev_eui, info, message)]
@@ -160,7 +161,8 @@ class ChirpStackAdapter:
         f_port = opt_int(message, "fPort", what) or 0
         profile = opt_str(info, "deviceProfileName", "deviceInfo") or None
         model = self._model(dev_eui, profile)
-        data = decode_base64(message.get("data") or "", f"{what}.data")
+        raw_data = message.get("data")
+        data = b"" if raw_data is None else decode_base64(raw_data, f"{what}.data")
         codec_object = message.get("object")
         decoded: dict[str, Any] = {}
 
