@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from shouwang.core.api import router as core_router
+from shouwang.devices.api import ingest_router
 
 api = NinjaAPI(
     title="Shouwang API",
@@ -17,6 +18,7 @@ api = NinjaAPI(
     description="Staff API. Personal values are masked; revealing one is audited.",
 )
 api.add_router("/", core_router)
+api.add_router("/", ingest_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "treebeard",
     "axes",
     "shouwang.core",
+    "shouwang.devices",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ def _database() -> dict[str, Any]:
     else:
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "shouwang.sqlite3")}
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["ENGINE"] = "shouwang.core.sqlite"
         db["OPTIONS"] = {
             # WAL lets readers work while the ingest path writes; IMMEDIATE takes the write lock
             # at BEGIN so two writers queue on busy_timeout instead of failing on lock upgrade.
@@ -167,3 +169,8 @@ LOGGING: dict[str, Any] = {
 }
 
 ADMIN_SITE_HEADER = _("Shouwang administration")
+
+# Devices: silence longer than this (per model in admin, or per device) means offline.
+# Zigbee2MQTT battery sensors report rarely, hence more than a day.
+OFFLINE_AFTER_HOURS = float(config.env("OFFLINE_AFTER_HOURS", "25"))
+DEAD_LETTER_MAX_BYTES = 64 * 1024
