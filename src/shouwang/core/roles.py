@@ -20,17 +20,44 @@ EXPORT = "core.export_residents"
 VIEW_AREAS = "core.view_area"
 VIEW_HOUSEHOLDS = "core.view_household"
 VIEW_AUDIT = "core.view_auditlog"
+VIEW_DEVICES = "devices.view_device"
+MANAGE_DEVICES = "devices.change_device"
+VIEW_DEAD_LETTERS = "devices.view_deadletter"
+ADD_INGEST_KEY = "devices.add_ingestkey"
 ADD_AREA = "core.add_area"
 CHANGE_AREA = "core.change_area"
 
 _RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
+# Workers install and recover sensors at the door; operators also see undecodable messages.
+_DEVICE_WORK = {VIEW_DEVICES, MANAGE_DEVICES}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.PLATFORM_ADMIN: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT, ADD_AREA, CHANGE_AREA}),
+    Role.PLATFORM_ADMIN: frozenset(
+        {
+            *_RESIDENT_WORK,
+            *_DEVICE_WORK,
+            REVEAL,
+            VIEW_AUDIT,
+            ADD_AREA,
+            CHANGE_AREA,
+            VIEW_DEAD_LETTERS,
+            ADD_INGEST_KEY,
+        }
+    ),
     # The town keeps its own part of the tree (new compounds, renamed buildings).
-    Role.TOWN_OPERATOR: frozenset({*_RESIDENT_WORK, REVEAL, VIEW_AUDIT, ADD_AREA, CHANGE_AREA}),
+    Role.TOWN_OPERATOR: frozenset(
+        {
+            *_RESIDENT_WORK,
+            *_DEVICE_WORK,
+            REVEAL,
+            VIEW_AUDIT,
+            ADD_AREA,
+            CHANGE_AREA,
+            VIEW_DEAD_LETTERS,
+        }
+    ),
     # The worker calls residents at their door: the full phone number is part of the job.
-    Role.COMMUNITY_WORKER: frozenset({*_RESIDENT_WORK, REVEAL}),
+    Role.COMMUNITY_WORKER: frozenset({*_RESIDENT_WORK, *_DEVICE_WORK, REVEAL}),
     Role.GATE_GUARD: frozenset({VIEW_AREAS}),
     Role.PATROL_OPERATOR: frozenset({VIEW_AREAS}),
     Role.ENTERPRISE_CONTACT: frozenset(),
