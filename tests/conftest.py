@@ -41,6 +41,14 @@ def _child(parent: Area, name: str, kind: int) -> Area:
     return create_area(None, parent, name, kind)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_inline() -> None:
+    # Tasks run where they are enqueued, so a test sees their effect without a consumer.
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness is for attackers, not for a suite that logs in thousands

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "ninja",
     "treebeard",
     "axes",
+    "huey.contrib.djhuey",
     "shouwang.core",
     "shouwang.devices",
 ]
@@ -174,3 +175,18 @@ ADMIN_SITE_HEADER = _("Shouwang administration")
 # Zigbee2MQTT battery sensors report rarely, hence more than a day.
 OFFLINE_AFTER_HOURS = float(config.env("OFFLINE_AFTER_HOURS", "25"))
 DEAD_LETTER_MAX_BYTES = 64 * 1024
+
+# Tasks and periodic jobs (Huey): SQLite file embedded, Redis at scale. Tests run tasks inline.
+REDIS_URL = config.env("REDIS_URL")
+HUEY: dict[str, Any] = {
+    "name": "shouwang",
+    "immediate": config.env_flag("TASKS_IMMEDIATE"),
+    "utc": True,
+    "consumer": {"workers": int(config.env("WORKERS", "2")), "worker_type": "thread"},
+}
+if REDIS_URL:
+    HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
+else:
+    HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "tasks.sqlite3")}
+
+# MQTT bridge settings (SHOUWANG_MQTT_*) are read in shouwang.devices.mqtt_bridge.
