@@ -22,8 +22,8 @@ demo: install
 	$(BIN)/shouwang demo --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 
 typecheck: install
 	$(BIN)/mypy src
