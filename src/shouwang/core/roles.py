@@ -24,12 +24,14 @@ VIEW_DEVICES = "devices.view_device"
 MANAGE_DEVICES = "devices.change_device"
 VIEW_DEAD_LETTERS = "devices.view_deadletter"
 ADD_INGEST_KEY = "devices.add_ingestkey"
+VIEW_ALERTS = "alerts.view_alert"
+HANDLE_ALERTS = "alerts.change_alert"
 ADD_AREA = "core.add_area"
 CHANGE_AREA = "core.change_area"
 
 _RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
 # Workers install and recover sensors at the door; operators also see undecodable messages.
-_DEVICE_WORK = {VIEW_DEVICES, MANAGE_DEVICES}
+_DEVICE_WORK = {VIEW_DEVICES, MANAGE_DEVICES, VIEW_ALERTS, HANDLE_ALERTS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PLATFORM_ADMIN: frozenset(

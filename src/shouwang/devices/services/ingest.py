@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from shouwang.core.models import Area
 from shouwang.devices.adapters import Reading
@@ -214,7 +216,21 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
     Device.objects.bulk_update(list(changed.values()), _STATE_FIELDS, batch_size=200)
     HealthEvent.objects.bulk_create(result.health, batch_size=500)
     result.stored = len(result.events)
+    run_pipeline(result)
     return result
+
+
+@cache
+def _pipeline() -> list[Callable[[IngestResult], None]]:
+    return [import_string(path) for path in settings.DEVICE_PIPELINE]
+
+
+def run_pipeline(result: IngestResult) -> None:
+    """Hand what was just stored to the apps that act on it (the alert rules), inside the same
+    transaction. The list is in settings.DEVICE_PIPELINE: devices does not import them."""
+    if result.events or result.health:
+        for step in _pipeline():
+            step(result)
 
 
 def _apply(
@@ -345,4 +361,5 @@ def mark_offline(now: datetime | None = None) -> list[HealthEvent]:
                     detail={"reported_by": "timeout", "last_seen": device.last_seen_at.isoformat()},
                 )
             )
+        run_pipeline(IngestResult(health=health))
     return health

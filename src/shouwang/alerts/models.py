@@ -1,0 +1,374 @@
+"""Alerts: what needs a worker now, who took it, what came of it, and who was told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from shouwang.core.fields import EncryptedTextField
+from shouwang.core.scoping import scope_filter
+
+
+class Severity(models.IntegerChoices):
+    INFO = 10, _("Info")
+    WARNING = 20, _("Warning")
+    CRITICAL = 30, _("Critical")
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Outcome(models.TextChoices):
+    GARBAGE = "garbage", _("Took out the garbage")
+    DELIVERY = "delivery", _("Collected a delivery or takeaway")
+    LEFT_HOME = "left_home", _("Left home against the rules")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    DEVICE_FAULT = "device_fault", _("Device fault")
+    VISITED = "visited", _("Visited, all well")
+    OTHER = "other", _("Other")
+    # Set by the system when the condition went away by itself (sensor back online).
+    CLEARED = "cleared", _("Cleared by itself")
+
+
+class WatchKind(models.TextChoices):
+    QUARANTINE = "quarantine", _("Home quarantine")
+    CARE = "care", _("Care watch")
+
+
+class Watch(models.Model):
+    """A household (and person) under watch for a time: home quarantine or care watch.
+
+    The quarantine and care-watch features create and end these; the rules only ask "is this
+    household under quarantine now?" and "when did this person's door last open?".
+    """
+
+    kind = models.CharField(_("kind"), max_length=12, choices=WatchKind.choices)
+    household = models.ForeignKey(
+        "core.Household",
+        on_delete=models.CASCADE,
+        related_name="watches",
+        verbose_name=_("household"),
+    )
+    person = models.ForeignKey(
+        "core.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="watches",
+        verbose_name=_("person"),
+    )
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    paused = models.BooleanField(_("paused"), default=False)
+    # Care watch: {"inactive_hours": 12, "active_from": "07:00", "active_until": "21:00"}.
+    params = models.JSONField(_("settings"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("watch")
+        verbose_name_plural = _("watches")
+        indexes = [models.Index(fields=["household", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.household_id}"
+
+
+class SuppressionWindow(models.Model):
+    """An expected door opening (garbage collection, a delivery, a test at the door): door
+    events inside it are recorded but raise no alert."""
+
+    household = models.ForeignKey(
+        "core.Household",
+        on_delete=models.CASCADE,
+        related_name="suppressions",
+        verbose_name=_("household"),
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppression window")
+        verbose_name_plural = _("suppression windows")
+        indexes = [models.Index(fields=["household", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.starts_at:%H:%M}-{self.ends_at:%H:%M} {self.reason}"
+
+
+class RuleSetting(models.Model):
+    """A rule's settings for an area (inherited by everything below it), a household or a
+    person. The most specific setting wins; without any, the rule's defaults apply."""
+
+    kind = models.CharField(_("rule"), max_length=40)
+    area = models.ForeignKey(
+        "core.Area", null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("area")
+    )
+    household = models.ForeignKey(
+        "core.Household",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        verbose_name=_("household"),
+    )
+    person = models.ForeignKey(
+        "core.Person", null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("person")
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Severity.choices, null=True, blank=True
+    )
+    params = models.JSONField(_("settings"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("rule setting")
+        verbose_name_plural = _("rule settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(area__isnull=False, household__isnull=True, person__isnull=True)
+                    | Q(area__isnull=True, household__isnull=False, person__isnull=True)
+                    | Q(area__isnull=True, household__isnull=True, person__isnull=False)
+                ),
+                name="rule_setting_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.area_id or self.household_id or self.person_id}"
+
+
+class AlertQuerySet(models.QuerySet["Alert"]):
+    def visible_to(self, user: Any) -> AlertQuerySet:
+        return scope_filter(self, user, "area__path")
+
+
+class Alert(models.Model):
+    kind = models.CharField(_("kind"), max_length=40, db_index=True)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=AlertStatus.choices,
+        default=AlertStatus.OPEN,
+        db_index=True,
+    )
+    # What the alert is about: "household:12", "device:7", "person:3". One open alert per
+    # subject and kind; repeated triggers add occurrences to it.
+    subject = models.CharField(max_length=40)
+    area = models.ForeignKey(
+        "core.Area",
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+    )
+    household = models.ForeignKey(
+        "core.Household",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        verbose_name=_("household"),
+    )
+    person = models.ForeignKey(
+        "core.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        verbose_name=_("person"),
+    )
+    device = models.ForeignKey(
+        "devices.Device",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+        verbose_name=_("device"),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    opened_at = models.DateTimeField(_("opened"), db_index=True)
+    last_occurred_at = models.DateTimeField(_("last occurred"))
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_alerts",
+        verbose_name=_("assignee"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    # Escalation: 0 = the community; each step goes one level up the area tree.
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "kind"],
+                condition=~Q(status="resolved"),
+                name="one_unresolved_alert_per_subject_and_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AlertEntry(models.Model):
+    """The alert's timeline: every occurrence and every step a person or the system took."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        OCCURRED = "occurred", _("Occurred again")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ASSIGNED = "assigned", _("Assigned")
+        COMMENTED = "commented", _("Comment")
+        ESCALATED = "escalated", _("Escalated")
+        REMINDED = "reminded", _("Reminder sent")
+        RESOLVED = "resolved", _("Resolved")
+        SUPPRESSED = "suppressed", _("Within a suppression window")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="entries")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.kind} {self.at:%H:%M:%S}"
+
+
+class ChannelKind(models.TextChoices):
+    WECOM = "wecom", _("WeCom group bot")
+    DINGTALK = "dingtalk", _("DingTalk bot")
+    FEISHU = "feishu", _("Feishu bot")
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("JSON webhook")
+    SMS = "sms", _("Template SMS")
+
+
+class Channel(models.Model):
+    """Somewhere alerts are sent. The URL holds secrets (bot keys), so it is encrypted."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=ChannelKind.choices)
+    # An apprise URL (wecombot://…, dingtalk://…, feishu://…, mailtos://…, json://…) or, for
+    # SMS, the provider settings as JSON.
+    target = EncryptedTextField(_("target"))
+    per_minute = models.PositiveSmallIntegerField(
+        _("messages per minute at most"),
+        default=20,
+        help_text=_("WeCom and DingTalk bots accept about 20 a minute; a burst becomes a digest."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("notification channel")
+        verbose_name_plural = _("notification channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """Which alerts go to a channel: for a staff member's areas, or for an area."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="subscriptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("staff member"),
+    )
+    area = models.ForeignKey(
+        "core.Area", null=True, blank=True, on_delete=models.CASCADE, verbose_name=_("area")
+    )
+    kinds = models.JSONField(_("alert kinds (empty: all)"), default=list, blank=True)
+    min_severity = models.PositiveSmallIntegerField(
+        _("lowest severity"), choices=Severity.choices, default=Severity.WARNING
+    )
+    # Escalation levels this subscription hears: 0 the community's own, 1 the town's…
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.channel} ← {self.user_id or self.area_id}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    reason = models.CharField(max_length=20)  # opened, occurred, escalated, reminded
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Sent as part of a digest message (a burst over the channel's rate limit).
+    digest_of = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}→{self.channel_id} {self.status}"

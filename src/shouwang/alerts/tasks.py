@@ -1,0 +1,17 @@
+"""Periodic alert checks, every minute. Each is idempotent and reads only the database."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from shouwang.alerts import timers
+
+
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
+def check_alert_timers() -> dict[str, int]:
+    return {
+        "door_held_open": len(timers.check_door_held_open()),
+        "care_inactivity": len(timers.check_care_inactivity()),
+        "escalated_or_reminded": timers.escalate_and_remind(),
+    }
