@@ -67,6 +67,7 @@ def test_duplicates_inside_one_batch_are_dropped(push: Push) -> None:
         "stale": 0,
         "new_devices": 1,
         "health_events": 0,
+        "refused": 0,
     }
 
 
@@ -239,3 +240,17 @@ def test_queries_per_batch_do_not_grow_with_its_size(push: Push) -> None:
 
     count(7, 0)  # create the devices first
     assert count(10, 100) == count(400, 1000)
+
+
+def test_ids_too_long_for_storage_become_dead_letters(push: Push) -> None:
+    response = push(
+        [
+            msg("d" * 201, 0, door="open"),
+            msg("ok", 0, door="open", id="x" * 121),
+            msg("ok", 1, door="closed", id="fine"),
+        ]
+    )
+    assert response.status_code == 200
+    assert response.json()["refused"] == 2
+    assert response.json()["stored"] == 1
+    assert DeadLetter.objects.count() == 2

@@ -23,7 +23,8 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -73,6 +74,7 @@ class IngestResult:
     duplicates: int = 0
     stale: int = 0
     new_devices: int = 0
+    refused: int = 0
     events: list[DeviceEvent] = field(default_factory=list)
     health: list[HealthEvent] = field(default_factory=list)
 
@@ -83,6 +85,7 @@ class IngestResult:
             "stale": self.stale,
             "new_devices": self.new_devices,
             "health_events": len(self.health),
+            "refused": self.refused,
         }
 
 
@@ -150,6 +153,20 @@ def _devices_for(
 
 def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> IngestResult:
     result = IngestResult()
+    refused = [(i, _too_long(i.reading)) for i in items]
+    for item, reason in refused:
+        if reason:
+            # The network sent something our columns cannot hold: keep it where people look.
+            record_dead_letter(
+                item.reading.adapter,
+                transport,
+                reason,
+                json.dumps(item.reading.raw, default=str, ensure_ascii=False),
+            )
+            result.refused += 1
+    items = [i for i, reason in refused if not reason]
+    if not items:
+        return result
     devices = _devices_for(items, area, result)
     keyed = [
         (devices[(i.reading.adapter, i.reading.device_key)].pk, i.reading.dedup_key)
@@ -213,7 +230,7 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
             )
         )
     DeviceEvent.objects.bulk_create(result.events, batch_size=500)
-    Device.objects.bulk_update(list(changed.values()), _STATE_FIELDS, batch_size=200)
+    _save_states(list(changed.values()))
     HealthEvent.objects.bulk_create(result.health, batch_size=500)
     result.stored = len(result.events)
     run_pipeline(result)
@@ -231,6 +248,36 @@ def run_pipeline(result: IngestResult) -> None:
     if result.events or result.health:
         for step in _pipeline():
             step(result)
+
+
+def _save_states(devices: list[Device]) -> None:
+    """One prepared UPDATE per device, sent with executemany.
+
+    Django's bulk_update builds a CASE expression per field and row, which costs more than
+    the whole rest of a batch (about 200 ms for 50 devices); this is the same write, plainly.
+    """
+    if not devices:
+        return
+    fields: list[Field[Any, Any]] = [
+        f for f in Device._meta.concrete_fields if f.name in _STATE_FIELDS
+    ]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {quote(Device._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    rows = [
+        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.pk]
+        for d in devices
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _too_long(reading: Reading) -> str:
+    if len(reading.device_key) > Device._meta.get_field("key").max_length:  # type: ignore[operator]
+        return "device id is longer than 200 characters"
+    if reading.dedup_key and len(reading.dedup_key) > 120:
+        return "message id is longer than 120 characters"
+    return ""
 
 
 def _apply(
