@@ -1,12 +1,20 @@
-"""`shouwang serve`: migrate if needed, then run the ASGI app under uvicorn."""
+"""`shouwang serve`: migrate if needed, then run the ASGI app under uvicorn.
+
+With SHOUWANG_MQTT_URL set (and without --web-only) the MQTT ingest bridge runs in the same
+process, on uvicorn's event loop: the embedded deployment shape is one process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import uvicorn
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from shouwang.config import env
 
 
 class Command(BaseCommand):
@@ -18,11 +26,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-migrate", action="store_true", help="do not apply pending migrations first"
         )
+        parser.add_argument(
+            "--web-only",
+            action="store_true",
+            help="serve HTTP only; never start the MQTT bridge (run `shouwang ingest` for it)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Shouwang on http://{options['host']}:{options['port']}/")
+        if env("MQTT_URL") and not options["web_only"]:
+            self._serve_with_bridge(options)
+            return
         uvicorn.run(
             "shouwang.asgi:application",
             host=options["host"],
@@ -30,3 +46,20 @@ class Command(BaseCommand):
             log_level="info",
             proxy_headers=False,
         )
+
+    def _serve_with_bridge(self, options: dict[str, Any]) -> None:
+        # Imported here so that --web-only processes never load the bridge.
+        from shouwang.devices import mqtt_bridge
+
+        try:
+            bridge = mqtt_bridge.Bridge(mqtt_bridge.BridgeSettings.from_env())
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        config = uvicorn.Config(
+            "shouwang.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            log_level="info",
+            proxy_headers=False,
+        )
+        asyncio.run(mqtt_bridge.serve_with_bridge(config, bridge))
