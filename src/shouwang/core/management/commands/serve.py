@@ -1,7 +1,8 @@
 """`shouwang serve`: migrate if needed, then run the ASGI app under uvicorn.
 
-With SHOUWANG_MQTT_URL set (and without --web-only) the MQTT ingest bridge runs in the same
-process, on uvicorn's event loop: the embedded deployment shape is one process.
+Without --web-only this is the embedded deployment shape, one process: the task consumer runs
+in background threads, and with SHOUWANG_MQTT_URL set the MQTT ingest bridge runs on
+uvicorn's event loop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shouwang.config import env
+from shouwang.core.worker import start_embedded
 
 
 class Command(BaseCommand):
@@ -29,23 +31,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--web-only",
             action="store_true",
-            help="serve HTTP only; never start the MQTT bridge (run `shouwang ingest` for it)",
+            help="serve HTTP only: no MQTT bridge (`shouwang ingest`) and no task consumer "
+            "(`shouwang worker`)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Shouwang on http://{options['host']}:{options['port']}/")
-        if env("MQTT_URL") and not options["web_only"]:
-            self._serve_with_bridge(options)
-            return
-        uvicorn.run(
-            "shouwang.asgi:application",
-            host=options["host"],
-            port=options["port"],
-            log_level="info",
-            proxy_headers=False,
-        )
+        consumer = None if options["web_only"] else start_embedded()
+        try:
+            if env("MQTT_URL") and not options["web_only"]:
+                self._serve_with_bridge(options)
+                return
+            uvicorn.run(
+                "shouwang.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="info",
+                proxy_headers=False,
+            )
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
 
     def _serve_with_bridge(self, options: dict[str, Any]) -> None:
         # Imported here so that --web-only processes never load the bridge.
