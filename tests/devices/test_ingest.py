@@ -254,3 +254,12 @@ def test_ids_too_long_for_storage_become_dead_letters(push: Push) -> None:
     assert response.json()["refused"] == 2
     assert response.json()["stored"] == 1
     assert DeadLetter.objects.count() == 2
+
+
+def test_zigbee2mqtt_with_last_seen_is_idempotent_however_late_the_redelivery(db: None) -> None:
+    z2m = get_adapter("zigbee2mqtt")
+    payload = b'{"contact":false,"last_seen":"2026-03-01T08:00:00.120Z"}'
+    [reading] = z2m.decode_mqtt("zigbee2mqtt/3-501", payload)  # type: ignore[attr-defined]
+    assert ingest([Incoming(reading, T0)], "mqtt").stored == 1
+    late = T0 + timedelta(hours=3)  # the bridge came back hours after a crash
+    assert ingest([Incoming(reading, late)], "mqtt").duplicates == 1

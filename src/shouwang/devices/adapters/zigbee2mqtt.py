@@ -20,7 +20,8 @@ Topics (Z2M docs, "MQTT Topics and Messages" and "Device-Availability"):
 An empty payload is the MQTT idiom for deleting a retained message (Z2M does this when a device is
 removed); it carries nothing and is ignored.
 
-Z2M messages carry no message id, so `dedup_key` is left to the ingest path (hash of the payload).
+Z2M messages carry no message id. With `last_seen` enabled its timestamp is the dedup key;
+without it, `dedup_key` is left to the ingest path (hash of the payload).
 Enabling `last_seen` makes every published state unique, which keeps two genuine identical
 states from being mistaken for one redelivery.
 """
@@ -107,11 +108,15 @@ class Zigbee2MqttAdapter:
         linkquality = opt_number(message, "linkquality", what)
         voltage = opt_number(message, "voltage", what)
         ieee_address, model = self._device_info(message)
+        last_seen = self._last_seen(message.get("last_seen"))
         return Reading(
             adapter=self.name,
             device_key=friendly_name,
             kind="state",
-            event_time=self._last_seen(message.get("last_seen")),
+            event_time=last_seen,
+            # With last_seen every published state is unique, so it identifies the message:
+            # a redelivery is dropped however late it comes.
+            dedup_key=f"seen:{last_seen.isoformat()}" if last_seen else None,
             door=None if contact is None else ("closed" if contact else "open"),
             battery_percent=percent_or_none(opt_number(message, "battery", what)),
             battery_mv=round(voltage) if voltage is not None and voltage > 0 else None,
