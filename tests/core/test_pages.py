@@ -69,3 +69,52 @@ def test_other_community_cannot_add_or_edit(town: Town) -> None:
     assert client.get(f"/households/{town.west_home.pk}/add-resident/").status_code == 404
     assert client.post(f"/people/{town.west_person.pk}/edit/", {"name": "x"}).status_code == 404
     assert login(town.gate_guard).get(f"/people/{town.east_person.pk}/edit/").status_code == 403
+
+
+def test_search_by_full_id_never_puts_the_number_in_a_url(town: Town) -> None:
+    client = login(town.east_worker)
+    response = client.post("/people/", {"q": "11010519491231002X"})
+    assert response.status_code == 302
+    assert "11010519491231002X" not in response["Location"]
+    page = client.get(response["Location"]).content.decode()
+    assert "张*明" in page
+    assert "11010519491231002X" not in page  # not even echoed in the search box
+    assert "110105********002X" in page
+
+
+def test_search_by_name_and_phone(town: Town) -> None:
+    client = login(town.east_worker)
+    by_name = client.get(client.post("/people/", {"q": "张三"})["Location"]).content.decode()
+    assert "张*明" in by_name
+    by_phone = client.get(client.post("/people/", {"q": "138 1234 5678"})["Location"])
+    assert "张*明" in by_phone.content.decode()
+    other = client.get(client.post("/people/", {"q": "13987654321"})["Location"])
+    assert "李*" not in other.content.decode()  # the west resident stays invisible
+
+
+def test_api_refuses_identifying_numbers_in_the_query_string(town: Town) -> None:
+    client = login(town.east_worker)
+    assert client.get("/api/v1/people?q=11010519491231002X").status_code == 422
+    found = client.post(
+        "/api/v1/people/search", {"q": "11010519491231002X"}, content_type="application/json"
+    ).json()
+    assert [p["id"] for p in found] == [town.east_person.pk]
+    assert client.get("/api/v1/people?q=张").json()["count"] == 1
+
+
+def test_pager_links_keep_the_filters(town: Town) -> None:
+    from shouwang.core.models import AreaKind
+    from shouwang.core.services.areas import create_area
+    from shouwang.core.services.people import create_household
+
+    building = create_area(None, town.east_compound, "9号楼", AreaKind.BUILDING)
+    for door in range(60):
+        create_household(None, building, f"{door + 100}")
+    page = login(town.east_worker).get(f"/households/?area={building.pk}").content.decode()
+    assert f"?area={building.pk}&page=2" in page
+
+
+def test_not_found_page_speaks_chinese(town: Town) -> None:
+    response = login(town.east_worker).get(f"/people/{town.west_person.pk}/")
+    assert response.status_code == 404
+    assert "不存在" in response.content.decode() or "未找到" in response.content.decode()

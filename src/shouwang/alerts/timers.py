@@ -179,7 +179,8 @@ def escalate_and_remind(now: datetime | None = None) -> int:
     changed = 0
     with transaction.atomic():
         due = (
-            Alert.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side of the join to area.
+            Alert.objects.select_for_update(of=("self",))
             .select_related("area")
             .filter(status=AlertStatus.OPEN)
             .filter(Q(next_escalation_at__lte=now) | Q(next_reminder_at__lte=now))

@@ -2,8 +2,10 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -12,7 +14,6 @@ from shouwang.core.models import Area, AreaKind, Household, Person
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
-from shouwang.core.views import _search
 
 router = Router(tags=["residents"])
 
@@ -171,8 +172,29 @@ def list_people(request: HttpRequest, filters: Query[PeopleFilter]) -> list[dict
     if filters.tag:
         queryset = queryset.filter(tags__code=filters.tag)
     if filters.q:
-        queryset = _search(queryset, filters.q)
+        if people_service.is_identifying(filters.q):
+            raise ValidationError(
+                _("ID and phone numbers do not belong in a URL: use POST /api/v1/people/search.")
+            )
+        queryset = people_service.search(queryset, filters.q)
     return _PersonPage(queryset.prefetch_related("tags"))  # type: ignore[return-value]
+
+
+class SearchIn(Schema):
+    q: str = Field(min_length=1, max_length=40, description="full ID number, phone or name")
+
+
+@router.post("/people/search", response=list[PersonOut])
+def search_people(request: HttpRequest, body: SearchIn) -> list[dict[str, Any]]:
+    """Find residents by a full ID or phone number, sent in the body rather than the URL."""
+    require(request.user, roles.VIEW_RESIDENTS)
+    found = list(
+        people_service.search(Person.objects.visible_to(request.user), body.q)
+        .select_related("household__area")
+        .prefetch_related("tags")[:50]
+    )
+    names = area_service.ancestor_names([p.household.area for p in found])
+    return [_person_out(p, names) for p in found]
 
 
 @router.get("/people/{person_id}", response=PersonOut)

@@ -40,6 +40,8 @@ class RosterImportForm(forms.Form):
 
 class PeopleFilterForm(forms.Form):
     q = forms.CharField(label=_("Name, full ID or phone number"), required=False, max_length=40)
+    # A remembered search (see views._remember_search): the URL carries this token, not q.
+    s = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, label=_("Tag"))
     area = forms.IntegerField(required=False, widget=forms.HiddenInput)
 

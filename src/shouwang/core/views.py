@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -35,6 +37,33 @@ PAGE_SIZE = 50
 
 def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The list's filters, for the pager's links to carry to the next page."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+_SEARCHES = "resident_searches"
+
+
+def _remember_search(request: HttpRequest, text: str) -> str:
+    """Keep a search in the session and return an opaque token for the URL.
+
+    A full ID or phone number must not travel in a URL (browser history, proxy and server
+    logs); the session holds it and the URL carries only the token.
+    """
+    token = secrets.token_urlsafe(8)
+    searches = dict(request.session.get(_SEARCHES, {}))
+    searches[token] = text
+    request.session[_SEARCHES] = dict(list(searches.items())[-20:])
+    return token
+
+
+def _search_text(request: HttpRequest, token: str | None) -> str:
+    return str(request.session.get(_SEARCHES, {}).get(token or "", ""))
 
 
 @require_GET
@@ -134,7 +163,13 @@ def household_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/household_list.html",
-        {"form": form, "page": page, "rows": rows, "area": area},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "area": area,
+            "query_string": _query_without_page(request),
+        },
     )
 
 
@@ -166,33 +201,33 @@ def _people_queryset(
         queryset = queryset.filter(household__area__path__startswith=area.path)
     if form.cleaned_data.get("tag"):
         queryset = queryset.filter(tags=form.cleaned_data["tag"])
-    query = (form.cleaned_data.get("q") or "").strip()
+    query = (
+        _search_text(request, form.cleaned_data.get("s"))
+        or (form.cleaned_data.get("q") or "").strip()
+    )
     if query:
-        queryset = _search(queryset, query)
+        queryset = people_service.search(queryset, query)
     return queryset.prefetch_related("tags"), area
 
 
-def _search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
-    """A full ID or phone number is matched through its blind index; anything else by name."""
-    try:
-        return queryset.filter(
-            id_number_index=people_service.id_index(identity.normalize_id_number(query))
-        )
-    except ValidationError:
-        pass
-    if query.replace(" ", "").isdigit() and len(query.replace(" ", "")) >= 7:
-        try:
-            return queryset.filter(
-                phone_index=people_service.phone_index(identity.normalize_phone(query))
-            )
-        except ValidationError:
-            pass
-    return queryset.filter(name__icontains=query)
-
-
-@require_GET
+@require_http_methods(["GET", "POST"])
 def person_list(request: HttpRequest) -> HttpResponse:
     require(request.user, roles.VIEW_RESIDENTS)
+    if request.method == "POST":
+        # Searches are posted, then redirected to a URL that names them by token only.
+        posted = PeopleFilterForm(request.POST)
+        posted.is_valid()
+        query = request.GET.copy()
+        query.pop("page", None)
+        query.pop("s", None)
+        for key in ("tag", "area"):
+            value = posted.cleaned_data.get(key)
+            if value:
+                query[key] = str(getattr(value, "pk", value))
+        text = (posted.cleaned_data.get("q") or "").strip()
+        if text:
+            query["s"] = _remember_search(request, text)
+        return redirect(f"{reverse('person-list')}?{query.urlencode()}")
     form = PeopleFilterForm(request.GET)
     form.is_valid()
     queryset, area = _people_queryset(request, form)
@@ -209,9 +244,21 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "area": area,
             "can_export": request.user.has_perm(roles.EXPORT),
             "can_reveal": request.user.has_perm(roles.REVEAL),
-            "query_string": request.GET.urlencode(),
+            "query_string": _query_without_page(request),
+            "search_text": _shown_search(request),
         },
     )
+
+
+def _shown_search(request: HttpRequest) -> str:
+    """What to put back in the search box: a name as typed, an ID or phone number masked."""
+    text = _search_text(request, request.GET.get("s"))
+    if not people_service.is_identifying(text):
+        return text
+    try:
+        return identity.mask_id_number(identity.normalize_id_number(text))
+    except ValidationError:
+        return identity.mask_phone(text.replace(" ", ""))
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -207,3 +208,23 @@ def reveal(actor: Any, person: Person, field: str, reason: str = "") -> str:
             details={"field": field, "reason": reason[:200]},
         )
     return value
+
+
+def search(queryset: QuerySet[Person], query: str) -> QuerySet[Person]:
+    """A full ID or phone number is matched through its blind index; anything else by name."""
+    try:
+        return queryset.filter(id_number_index=id_index(identity.normalize_id_number(query)))
+    except ValidationError:
+        pass
+    if query.replace(" ", "").isdigit() and len(query.replace(" ", "")) >= 7:
+        try:
+            return queryset.filter(phone_index=phone_index(identity.normalize_phone(query)))
+        except ValidationError:
+            pass
+    return queryset.filter(name__icontains=query)
+
+
+def is_identifying(text: str) -> bool:
+    """Looks like a full ID or phone number: such text must not go into a URL."""
+    digits = text.replace(" ", "").replace("-", "")
+    return len(digits) >= 7 and (digits[:-1].isdigit())

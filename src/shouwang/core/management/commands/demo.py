@@ -1,14 +1,26 @@
-"""`shouwang demo`: seed a demo town (once), print how to log in, and serve."""
+"""`shouwang demo`: seed a demo town (once), print how to log in, and serve.
+
+While it serves, simulated door sensors (the installed demo sensors) send a few events per
+second to the demo's own server over HTTP with the demo ingest key, starting once the server
+listens; with SHOUWANG_MQTT_URL set they publish to that broker instead. `--no-simulate` keeps
+the town quiet.
+"""
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from shouwang import config
 from shouwang.core import audit
-from shouwang.core.demo import DEMO_PASSWORD, seed_demo_town
+from shouwang.core.demo import DEMO_PASSWORD, DemoTown, seed_demo_town
+
+# Events per second the demo's sensors send, averaged over a day (busier mornings and evenings).
+DEMO_RATE = 3.0
 
 
 class Command(BaseCommand):
@@ -18,6 +30,15 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--seed-only", action="store_true", help="seed, print, do not serve")
+        parser.add_argument(
+            "--no-simulate", action="store_true", help="do not run the simulated door sensors"
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=DEMO_RATE,
+            help="events per second from the simulated sensors",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -32,5 +53,56 @@ class Command(BaseCommand):
         self.stdout.write("  town     town operator, sees the whole town")
         for username, community in town.workers:
             self.stdout.write(f"  {username:<8} community worker of {community}")
-        if not options["seed_only"]:
+        self.stdout.write(
+            f"Door sensors: {len(town.sensors)} installed, {town.sensors_in_stock} in stock; "
+            f"the demo gateway's ingest key (generic adapter) is in {town.ingest_key_file}"
+        )
+        if options["seed_only"]:
+            return
+        stop = None
+        if not options["no_simulate"] and town.sensors:
+            stop = self._simulate(town, options["host"], options["port"], options["rate"])
+        try:
             call_command("serve", host=options["host"], port=options["port"], no_migrate=True)
+        finally:
+            if stop is not None:
+                stop.set()  # the server is gone: nothing left to send to
+
+    def _simulate(self, town: DemoTown, host: str, port: int, rate: float) -> threading.Event:
+        from shouwang.devices.simulator import (
+            DoorTraffic,
+            HttpTransport,
+            MqttTransport,
+            Transport,
+            run_in_background,
+        )
+
+        target = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+        mqtt_url = config.env("MQTT_URL")
+        key = town.ingest_key()
+        sensors = list(town.sensors)
+
+        def make_traffic() -> DoorTraffic:
+            return DoorTraffic(
+                start=datetime.now(UTC), keys=sensors, rate=rate, formats=["generic"]
+            )
+
+        def make_transport() -> Transport:
+            if mqtt_url:
+                return MqttTransport(mqtt_url)
+            netloc = f"[{target}]" if ":" in target else target
+            return HttpTransport(f"http://{netloc}:{port}", key)
+
+        _, stop = run_in_background(
+            make_traffic,
+            make_transport,
+            # MQTT: each message at its own time; HTTP: one batch a second.
+            interval=0.0 if mqtt_url else 1.0,
+            wait_for=(target, port),
+        )
+        where = f"MQTT ({mqtt_url})" if mqtt_url else "HTTP"
+        self.stdout.write(
+            f"Simulating {len(sensors)} door sensors at about {rate:g} events/s over {where} "
+            "once the server is up (--no-simulate to turn off)."
+        )
+        return stop
