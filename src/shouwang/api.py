@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from shouwang.alerts.api import router as alert_router
 from shouwang.core.api import router as core_router
 from shouwang.devices.api import ingest_router
+from shouwang.devices.api import router as device_router
 
 api = NinjaAPI(
     title="Shouwang API",
@@ -19,6 +21,8 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/", ingest_router)
+api.add_router("/", device_router)
+api.add_router("/", alert_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -5,8 +5,10 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from shouwang.alerts import views as alert_views
 from shouwang.api import api
 from shouwang.core import views
+from shouwang.devices import views as device_views
 
 admin.site.site_header = _("Shouwang administration")
 admin.site.site_title = _("Shouwang")
@@ -33,6 +35,29 @@ urlpatterns = [
     path("people/import/", views.roster_import, name="roster-import"),
     path("people/import/template.csv", views.roster_template, name="roster-template"),
     path("people/export/", views.person_export, name="person-export"),
+    path("devices/", device_views.device_list, name="device-list"),
+    path("devices/install/", device_views.install, name="device-install"),
+    path("devices/recover/", device_views.recover, name="device-recover"),
+    path("devices/unclaimed/", device_views.unclaimed, name="device-unclaimed"),
+    path("devices/dead-letters/", device_views.dead_letters, name="device-dead-letters"),
+    path("devices/<int:pk>/", device_views.device_detail, name="device-detail"),
+    path("devices/<int:pk>/claim/", device_views.device_claim, name="device-claim"),
+    path("devices/<int:pk>/<slug:action>/", device_views.device_action, name="device-action"),
+    path("alerts/", alert_views.console, name="alert-console"),
+    path("alerts/stream", alert_views.stream, name="alert-stream"),
+    path("alerts/board/", alert_views.board, name="alert-board"),
+    path("alerts/stats/", alert_views.stats_page, name="alert-stats"),
+    path("alerts/<int:pk>/", alert_views.detail, name="alert-detail"),
+    path("alerts/<int:pk>/acknowledge/", alert_views.acknowledge, name="alert-acknowledge"),
+    path("alerts/<int:pk>/resolve/", alert_views.resolve, name="alert-resolve"),
+    path("alerts/<int:pk>/comment/", alert_views.comment, name="alert-comment"),
+    path("alerts/<int:pk>/assign/", alert_views.assign, name="alert-assign"),
+    path("alerts/<int:pk>/call/", alert_views.call, name="alert-call"),
+    path(
+        "alerts/households/<int:household_pk>/expected-opening/",
+        alert_views.suppress,
+        name="alert-suppress",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from shouwang.core.demo import seed_demo_town
 from shouwang.core.models import Area, AreaKind, AuditLog, Household, Person, Role, User
+from shouwang.devices.models import Device, DeviceKind, DeviceStatus, IngestKey, Installation
+from shouwang.devices.services.keys import authenticate
 from tests.conftest import Town
 from tests.core.test_roster_import import GOOD, csv_bytes
 
@@ -49,7 +55,8 @@ def test_import_residents_command_scopes_to_the_user(town: Town, tmp_path: Path)
 
 
 @pytest.mark.django_db
-def test_demo_town_has_what_the_issue_promises() -> None:
+def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) -> None:
+    settings.VAR_DIR = tmp_path
     town = seed_demo_town()
     assert Area.objects.filter(kind=AreaKind.COMMUNITY).count() >= 2
     assert Area.objects.filter(kind=AreaKind.COMPOUND).count() >= 3
@@ -59,9 +66,40 @@ def test_demo_town_has_what_the_issue_promises() -> None:
     assert User.objects.filter(username="admin", is_superuser=True).exists()
     assert len(town.workers) == 2
     assert Person.objects.filter(tags__code="living_alone").exists()
-    # Seeding twice does not duplicate the town.
-    seed_demo_town()
+
+    # About 40 door sensors, put in place through the lifecycle actions: ~30 at households of
+    # elderly people living alone, the rest in a community's stock.
+    sensors = Device.objects.filter(adapter="generic", key__startswith="demo-door-")
+    assert 35 <= sensors.count() <= 45
+    installed = sensors.filter(status=DeviceStatus.INSTALLED)
+    assert 25 <= installed.count() <= 35
+    assert sorted(town.sensors) == sorted(installed.values_list("key", flat=True))
+    for device in installed.select_related("household"):
+        assert device.household is not None
+        assert device.household.residents.filter(tags__code="living_alone").exists()
+        assert device.area_id == device.household.area_id
+    assert Installation.objects.filter(recovered_at__isnull=True).count() == installed.count()
+    stock = sensors.filter(status=DeviceStatus.IN_STOCK)
+    assert stock.count() == town.sensors_in_stock > 0
+    assert set(stock.values_list("area__kind", flat=True)) == {AreaKind.COMMUNITY}
+    assert AuditLog.objects.filter(action="device.install").count() == installed.count()
+    assert DeviceKind.objects.filter(model__in=sensors.values("model")).exists()
+
+    # The demo gateway's ingest key: the plaintext only in var/ (0600), the hash in the database.
+    key_file = tmp_path / "demo_ingest_key"
+    assert town.ingest_key_file == key_file
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = authenticate(key_file.read_text().strip())
+    assert key is not None
+    assert key.adapter == "generic"
+
+    # Seeding twice does not duplicate the town, its sensors or its key.
+    counts = (Device.objects.count(), IngestKey.objects.count(), AuditLog.objects.count())
+    again = seed_demo_town()
     assert Area.objects.filter(kind=AreaKind.COMMUNITY).count() == 2
+    assert (Device.objects.count(), IngestKey.objects.count(), AuditLog.objects.count()) == counts
+    assert again.sensors == town.sensors
+    assert again.ingest_key() == town.ingest_key()
 
 
 def _free_port() -> int:
@@ -106,3 +144,20 @@ def test_demo_serves_the_login_page_and_its_assets(served: str) -> None:
         assert response.status == 200
     with urllib.request.urlopen(f"{served}/api/v1/openapi.json", timeout=10) as response:  # noqa: S310
         assert b"/api/v1/people" in response.read()
+
+
+@pytest.mark.slow
+def test_demo_sensors_send_events_to_the_demo_server(served: str, tmp_path: Path) -> None:
+    # The simulator starts once the server listens and pushes the installed sensors' events
+    # over HTTP with the demo ingest key; they land in the demo's database.
+    database = tmp_path / "shouwang.sqlite3"
+    deadline = time.monotonic() + 30
+    stored = 0
+    while time.monotonic() < deadline and not stored:
+        with sqlite3.connect(database, timeout=10) as connection:
+            stored = connection.execute(
+                "SELECT COUNT(*) FROM devices_deviceevent e JOIN devices_device d"
+                " ON d.id = e.device_id WHERE d.key LIKE 'demo-door-%' AND d.status = 'installed'"
+            ).fetchone()[0]
+        time.sleep(0.2)
+    assert stored > 0

@@ -295,7 +295,8 @@ class ChannelKind(models.TextChoices):
 
 
 class Channel(models.Model):
-    """Somewhere alerts are sent. The URL holds secrets (bot keys), so it is encrypted."""
+    """Somewhere alerts are sent. The target holds secrets (bot keys, access keys), so it is
+    encrypted at rest and shown masked (see `shouwang.alerts.notify.channels.masked_target`)."""
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=ChannelKind.choices)
@@ -305,9 +306,17 @@ class Channel(models.Model):
     per_minute = models.PositiveSmallIntegerField(
         _("messages per minute at most"),
         default=20,
-        help_text=_("WeCom and DingTalk bots accept about 20 a minute; a burst becomes a digest."),
+        help_text=_(
+            "WeCom and DingTalk bots accept about 20 a minute; a burst becomes a digest. "
+            "0: no limit."
+        ),
     )
     active = models.BooleanField(_("active"), default=True)
+    # Which process sends for this channel now: one at a time, so the rate limit holds across
+    # processes. Taken with a conditional UPDATE, given up when done; a crashed holder's lease
+    # simply runs out.
+    lease_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification channel")
@@ -320,7 +329,9 @@ class Channel(models.Model):
 class Subscription(models.Model):
     """Which alerts go to a channel: for a staff member's areas, or for an area."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="subscriptions")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("channel")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -342,33 +353,59 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(area__isnull=False),
+                name="subscription_for_a_user_or_an_area",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} ← {self.user_id or self.area_id}"
 
 
 class Delivery(models.Model):
+    """One alert change to be told to one channel: planned in the alert's transaction, sent by
+    `shouwang.alerts.notify.sender`, retried until sent or failed for a person to see."""
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    reason = models.CharField(max_length=20)  # opened, occurred, escalated, reminded
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # Sent as part of a digest message (a burst over the channel's rate limit).
-    digest_of = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("channel")
+    )
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("alert")
+    )
+    # opened, occurred, escalated, reminded
+    reason = models.CharField(_("reason"), max_length=20)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When a waiting delivery is next due. While a sender holds it (`claim`), this lies a few
+    # minutes ahead, so a sender that died mid-send leaves it to be retried, never lost.
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Sent as part of a digest message (a burst over the channel's rate limit): the id of the
+    # delivery that leads the digest (the lead holds its own id); 0 when sent on its own. A
+    # channel's messages are its sent deliveries with digest_of 0 or equal to their own id.
+    digest_of = models.PositiveIntegerField(_("in digest"), default=0)
+    claim = models.CharField(max_length=32, blank=True, default="", editable=False)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["channel", "status", "sent_at"], name="delivery_channel_sent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.alert_id}→{self.channel_id} {self.status}"

@@ -15,3 +15,13 @@ def check_alert_timers() -> dict[str, int]:
         "care_inactivity": len(timers.check_care_inactivity()),
         "escalated_or_reminded": timers.escalate_and_remind(),
     }
+
+
+@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
+def send_due_notifications() -> dict[str, int]:
+    """Every minute: deliveries that are due and that no process is sending (retries whose
+    process restarted, what a crashed sender left behind). The first attempt never waits for
+    this: it starts on commit (see notify.sender)."""
+    from shouwang.alerts.notify import sender
+
+    return sender.run_due().as_dict()

@@ -1,8 +1,458 @@
-"""Sending deliveries. Placeholder until the channel senders land: deliveries wait in the
-database and are picked up by the periodic sweep."""
+"""Sending deliveries: at once on commit, retried with backoff, never twice, never lost.
+
+The flow:
+- `dispatch.plan` writes `Delivery` rows in the alert's transaction; on commit `wake()` hands
+  the work to a small thread pool in this process, so the first attempt starts within
+  milliseconds rather than after a queue's idle polling.
+- A wake looks up which channels have deliveries due, and runs each channel in a pool thread.
+  One process at a time sends for a channel: it takes the channel's lease with a conditional
+  UPDATE (`lease_until` past or empty), so the rate limit holds across processes, and the
+  deliveries it sends are claimed with a second conditional UPDATE (still pending, still due),
+  which also counts the attempt and moves `next_attempt_at` a few minutes ahead: a process
+  that dies mid-send leaves them to be retried then, not lost.
+- A failure is retried with exponential backoff (30 s, 1 min, 2 min … 30 min at most), a
+  refusal (HTTP 4xx other than 408/429, a bot's error code) or the last allowed attempt marks
+  the delivery FAILED with the error, for an admin to see and requeue. A channel that is down
+  keeps its deliveries waiting.
+- Rate limits: at most `Channel.per_minute` messages in any 60 s, counted from the database
+  (sent deliveries leading a message). A burst beyond that becomes one digest: with room for
+  one message left, the sender waits a few seconds to gather what is coming and sends it all
+  as one; with none left, deliveries wait for the window to free a slot.
+- Timers for retries and deferrals run in this process; the periodic sweep
+  (`alerts.tasks.send_due_notifications`, every minute) finds anything else that is due, such
+  as what a process that crashed or restarted left behind.
+
+Nothing here logs message text: it holds the resident's phone number.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+
+from shouwang.alerts.models import Channel, Delivery
+from shouwang.alerts.notify import channels, conf, messages
+from shouwang.core import audit
+
+log = logging.getLogger(__name__)
+
+CLAIM = timedelta(minutes=2)  # a claimed delivery is due again after this if its sender died
+LEASE = timedelta(seconds=60)  # a channel's lease, renewed before every message
+WINDOW = timedelta(seconds=60)  # the rate limit's window
+GATHER = timedelta(seconds=5)  # how long the last message of a window waits to gather a burst
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=30)
+MAX_BATCH = 200  # deliveries of one channel looked at in one round
+Pending = Delivery.Status.PENDING
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the given number of failed attempts."""
+    return min(FIRST_BACKOFF * (1 << min(max(0, attempts - 1), 16)), MAX_BACKOFF)
+
+
+@dataclass
+class Report:
+    messages: int = 0  # messages sent (a digest is one)
+    sent: int = 0  # deliveries sent
+    retried: int = 0  # deliveries failed for now, to be retried
+    failed: int = 0  # deliveries failed for good
+    deferred: int = 0  # deliveries held back by the rate limit
+
+    def add(self, other: Report) -> Report:
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+        return self
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+# --- what is due ------------------------------------------------------------------------------
+
+
+def due_channels(now: datetime) -> list[int]:
+    return list(
+        Delivery.objects.filter(status=Pending, next_attempt_at__lte=now)
+        .order_by()
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
+
+
+def next_due_after(now: datetime) -> datetime | None:
+    found: datetime | None = Delivery.objects.filter(
+        status=Pending, next_attempt_at__gt=now
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    return found
+
+
+def run_due(now: datetime | None = None) -> Report:
+    """Send everything due now, channel by channel, in this thread (the periodic sweep)."""
+    report = Report()
+    for channel_id in due_channels(now or timezone.now()):
+        report.add(deliver_channel(channel_id))
+    return report
+
+
+# --- one channel ----------------------------------------------------------------------------
+
+
+def _acquire(channel_id: int, token: str) -> bool:
+    now = timezone.now()
+    return (
+        Channel.objects.filter(pk=channel_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now) | Q(lease_token=token))
+        .update(lease_token=token, lease_until=now + LEASE)
+        == 1
+    )
+
+
+def _release(channel_id: int, token: str) -> None:
+    Channel.objects.filter(pk=channel_id, lease_token=token).update(
+        lease_token="", lease_until=None
+    )
+
+
+def _has_due(channel_id: int) -> bool:
+    return Delivery.objects.filter(
+        channel_id=channel_id, status=Pending, next_attempt_at__lte=timezone.now()
+    ).exists()
+
+
+def deliver_channel(channel_id: int) -> Report:
+    """Send what is due for one channel, if no other sender holds it. After giving the lease
+    up, look again: a delivery committed while we held it may have found the channel taken."""
+    report = Report()
+    token = uuid.uuid4().hex
+    for _ in range(100):  # bounded: each pass either sends, defers or finds nothing
+        if not _acquire(channel_id, token):
+            return report
+        try:
+            rounds = 0
+            while rounds < 100 and _round(channel_id, token, report):
+                rounds += 1
+        finally:
+            _release(channel_id, token)
+        if not _has_due(channel_id):
+            break
+    return report
+
+
+def _messages_in_window(channel_id: int, now: datetime) -> list[datetime]:
+    """When the channel's messages of the last minute were sent, oldest first."""
+    times = (
+        Delivery.objects.filter(
+            channel_id=channel_id, status=Delivery.Status.SENT, sent_at__gt=now - WINDOW
+        )
+        .filter(Q(digest_of=0) | Q(digest_of=F("pk")))
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+    )
+    return [at for at in times if at is not None]
+
+
+def _defer(ids: Iterable[int], now: datetime, until: datetime, report: Report) -> None:
+    # Claimed deliveries lie CLAIM ahead: the condition leaves any such alone.
+    report.deferred += Delivery.objects.filter(
+        pk__in=list(ids), status=Pending, next_attempt_at__lte=now + GATHER
+    ).update(next_attempt_at=until)
+    runtime.schedule(until)
+
+
+def _claim(ids: list[int], now: datetime) -> list[Delivery]:
+    """Take the deliveries that are still pending and due; count the attempt."""
+    claim = uuid.uuid4().hex
+    Delivery.objects.filter(pk__in=ids, status=Pending, next_attempt_at__lte=now).update(
+        claim=claim,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + CLAIM,
+        last_attempt_at=now,
+    )
+    return list(
+        Delivery.objects.filter(claim=claim, status=Pending)
+        .select_related("alert__person")
+        .defer("alert__person__id_number")
+        .order_by("created_at", "id")
+    )
+
+
+def _round(channel_id: int, token: str, report: Report) -> bool:
+    """One look at the channel: send, defer or find nothing. True: look again."""
+    now = timezone.now()
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:  # deleted meanwhile, and its deliveries with it
+        return False
+    due = list(
+        Delivery.objects.filter(channel_id=channel_id, status=Pending, next_attempt_at__lte=now)
+        .order_by("created_at", "id")
+        .values_list("pk", "created_at")[:MAX_BATCH]
+    )
+    if not due:
+        return False
+    ids = [pk for pk, _ in due]
+    if not channel.active:
+        report.failed += Delivery.objects.filter(pk__in=ids, status=Pending).update(
+            status=Delivery.Status.FAILED, last_error="渠道已停用", last_attempt_at=now
+        )
+        return True
+    as_one = False
+    if channel.per_minute:
+        sent = _messages_in_window(channel_id, now)
+        room = channel.per_minute - len(sent)
+        if room <= 0:
+            # Wait until enough of the window's messages are a minute old.
+            _defer(ids, now, sent[len(sent) - channel.per_minute] + WINDOW, report)
+            return False
+        if room == 1:
+            # The window's last message: gather a burst for a few seconds, then send it all.
+            soon = list(
+                Delivery.objects.filter(
+                    channel_id=channel_id, status=Pending, next_attempt_at__lte=now + GATHER
+                )
+                .order_by("created_at", "id")
+                .values_list("pk", "created_at")[:MAX_BATCH]
+            )
+            ready_at = min(created for _, created in soon) + GATHER
+            if ready_at > now:
+                _defer([pk for pk, _ in soon], now, ready_at, report)
+                return False
+            ids, as_one = [pk for pk, _ in soon], True
+        elif len(ids) >= room:
+            as_one = True
+    claimed = _claim(ids, now)
+    if not claimed:
+        return True
+    if as_one and len(claimed) > 1:
+        _send(channel, claimed, token, report, digest=True)
+        return True
+    for delivery in claimed:
+        if not _acquire(channel_id, token):  # renew; lost only if we overran the lease
+            return False
+        _send(channel, [delivery], token, report, digest=False)
+    return True
+
+
+def _message(channel: Channel, deliveries: list[Delivery], digest: bool) -> messages.Message:
+    base = conf.base_url()
+    zone = ZoneInfo(settings.TIME_ZONE)
+    facts = [
+        messages.facts_from(d.alert, d.reason, base, settings.LANGUAGE_CODE) for d in deliveries
+    ]
+    if digest:
+        return messages.digest(
+            facts, messages.console_url(base), zone, channels.MAX_BYTES.get(channel.kind)
+        )
+    return messages.single(facts[0], zone)
+
+
+def _send(
+    channel: Channel, deliveries: list[Delivery], token: str, report: Report, digest: bool
+) -> None:
+    error: channels.SendError | None = None
+    try:
+        message = _message(channel, deliveries, digest)
+        channels.send(channel.kind, channel.target or "", message)
+    except channels.SendError as exc:
+        error = exc
+    except Exception as exc:  # a bug must not leave the deliveries claimed for good
+        error = channels.SendError(f"内部错误：{type(exc).__name__}")
+        log.error("sending to channel %s failed: %s", channel.pk, type(exc).__name__)
+    _record(channel, deliveries, error, report)
+
+
+def _record(
+    channel: Channel,
+    deliveries: list[Delivery],
+    error: channels.SendError | None,
+    report: Report,
+) -> None:
+    now = timezone.now()
+    ids = [d.pk for d in deliveries]
+    if error is None:
+        lead = min(ids) if len(ids) > 1 else 0
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.SENT, sent_at=now, digest_of=lead, claim=""
+        )
+        report.messages += 1
+        report.sent += len(ids)
+        log.info(
+            "sent %s to channel %s%s",
+            "deliveries " + ",".join(map(str, ids)) if lead else f"delivery {ids[0]}",
+            channel.pk,
+            " as one digest" if lead else "",
+        )
+        return
+    limit = conf.max_attempts()
+    for delivery in deliveries:
+        if error.permanent or delivery.attempts >= limit:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED, last_error=error.text, claim=""
+            )
+            report.failed += 1
+            log.warning(
+                "delivery %s to channel %s failed after %s attempt(s): %s",
+                delivery.pk,
+                channel.pk,
+                delivery.attempts,
+                error.text,
+            )
+            continue
+        wait = backoff(delivery.attempts)
+        if error.rate_limited:
+            wait = max(wait, WINDOW)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=now + wait, last_error=error.text, claim=""
+        )
+        report.retried += 1
+        runtime.schedule(now + wait)
+        log.info(
+            "delivery %s to channel %s: attempt %s failed, next in %ss: %s",
+            delivery.pk,
+            channel.pk,
+            delivery.attempts,
+            int(wait.total_seconds()),
+            error.text,
+        )
+
+
+# --- admins -----------------------------------------------------------------------------------
+
+
+def requeue(actor: Any, ids: Iterable[int]) -> int:
+    """Send failed deliveries again, from a fresh count of attempts (the admin's action)."""
+    ids = list(ids)
+    with transaction.atomic():
+        count = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.FAILED).update(
+            status=Pending, attempts=0, next_attempt_at=timezone.now(), claim=""
+        )
+        audit.record("delivery.requeue", actor=actor, details={"ids": ids, "requeued": count})
+        transaction.on_commit(wake)
+    return count
+
+
+# --- the in-process sender ------------------------------------------------------------------
+
+
+class Runtime:
+    """A small pool of threads, started on the first wake, with one timer for the next
+    retry or deferral this process knows of."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._executor: ThreadPoolExecutor | None = None
+        self._scan_queued = False
+        self._queued: set[int] = set()
+        self._busy = 0
+        self._timer: threading.Timer | None = None
+        self._timer_at: datetime | None = None
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._scan_queued:
+                return  # a scan is queued and not started: it will see this commit too
+            self._scan_queued = True
+            self._submit(self._scan)
+
+    def _submit(self, function: Callable[..., None], *args: Any) -> None:  # lock held
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=conf.threads(), thread_name_prefix="shouwang-notify"
+            )
+        self._busy += 1
+        self._executor.submit(self._run, function, *args)
+
+    def _run(self, function: Callable[..., None], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception as exc:  # the pool must survive a database hiccup
+            log.error("notification sender: %s: %s", type(exc).__name__, messages.scrub(str(exc)))
+        finally:
+            connections.close_all()  # this thread's only; a pool thread may idle for hours
+            with self._lock:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _scan(self) -> None:
+        with self._lock:
+            self._scan_queued = False
+        now = timezone.now()
+        due = due_channels(now)
+        here: int | None = None  # the first channel is sent from this thread: no hand-over
+        with self._lock:
+            for channel_id in due:
+                if channel_id in self._queued:
+                    continue
+                if here is None:
+                    here = channel_id
+                else:
+                    self._queued.add(channel_id)
+                    self._submit(self._channel, channel_id)
+        if here is not None:
+            deliver_channel(here)
+        upcoming = next_due_after(timezone.now())
+        if upcoming is not None:
+            self.schedule(upcoming)
+
+    def _channel(self, channel_id: int) -> None:
+        with self._lock:
+            self._queued.discard(channel_id)
+        deliver_channel(channel_id)
+
+    def schedule(self, when: datetime) -> None:
+        """Wake at `when`, if this process runs the sender (else the periodic sweep will)."""
+        with self._lock:
+            if self._executor is None:
+                return
+            if self._timer is not None and self._timer_at is not None and self._timer_at <= when:
+                return  # an earlier wake is set; its scan sets the next one
+            if self._timer is not None:
+                self._timer.cancel()
+            delay = max(0.0, (when - timezone.now()).total_seconds()) + 0.05
+            self._timer = threading.Timer(delay, self._fire)
+            self._timer.daemon = True
+            self._timer_at = when
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer, self._timer_at = None, None
+        self.wake()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no scan or send is queued or running (for tests and shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_at = None, None
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        with self._lock:
+            self._queued.clear()
+            self._scan_queued = False
+
+
+runtime = Runtime()
+
 
 def wake() -> None:
-    return None
+    """Called on commit after deliveries were planned: start sending now."""
+    runtime.wake()

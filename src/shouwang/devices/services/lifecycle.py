@@ -166,7 +166,9 @@ def recover_device(actor: Any, device: Device, note: str = "") -> Device:
         raise _bad(_("Only installed devices can be recovered."))
     now = timezone.now()
     with transaction.atomic():
-        locked = Device.objects.select_for_update(of=("self",)).select_related("area").get(pk=device.pk)
+        locked = (
+            Device.objects.select_for_update(of=("self",)).select_related("area").get(pk=device.pk)
+        )
         if locked.status != DeviceStatus.INSTALLED:
             raise _bad(_("Someone else has just recovered this device."))
         household_id = locked.household_id
