@@ -368,7 +368,9 @@ def test_mqtt_run_publishes_what_the_adapters_decode() -> None:
             # Leave no retained availability of this test behind on the broker.
             for key in keys:
                 if key.startswith(prefix):
-                    await listener.publish(f"zigbee2mqtt/{key}/availability", b"", retain=True)
+                    await listener.publish(
+                        f"zigbee2mqtt/{key}/availability", b"", qos=1, retain=True
+                    )
             return stats
 
     stats = asyncio.run(scenario())

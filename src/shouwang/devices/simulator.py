@@ -227,6 +227,7 @@ class DoorTraffic:
         self.quiet_per_day = quiet_per_day
         self.rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
         self._run_id = f"{seed}:{self.start.isoformat()}:{prefix}"
+        self._tag = hashlib.sha256(self._run_id.encode()).hexdigest()[:10]
         self.application_id = application_id or str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"shouwang-simulator:{prefix}")
         )
@@ -598,7 +599,8 @@ class DoorTraffic:
         at = self._at(t)
         percent = device.battery_percent
         rssi = self._jitter(device, 3, -130, -30)
-        message_id = f"{device.index:x}-{round(at.timestamp() * 1000):x}-{device.sequence:x}"
+        # Unique across runs (the tag hashes seed, start and prefix) and within one.
+        message_id = f"{self._tag}-{device.index:x}-{device.sequence:x}"
         item: dict[str, Any] = {
             "time": _iso_ms(at, self.tz),
             "door": device.door,

@@ -132,7 +132,9 @@ def _devices_for(
     ]
     if missing:
         first = {(i.reading.adapter, i.reading.device_key): i.reading for i in reversed(items)}
-        created = Device.objects.bulk_create(
+        # ignore_conflicts: another ingester may be creating the same new device right now;
+        # both then read back whichever row won.
+        Device.objects.bulk_create(
             [
                 Device(
                     adapter=adapter,
@@ -143,11 +145,16 @@ def _devices_for(
                     hardware_id=first[(adapter, key)].hardware_id or "",
                 )
                 for adapter, key in missing
-            ]
+            ],
+            ignore_conflicts=True,
         )
-        result.new_devices = len(created)
-        for device in created:
-            devices[(device.adapter, device.key)] = device
+        result.new_devices = len(missing)
+        by_adapter: dict[str, list[str]] = {}
+        for adapter, key in missing:
+            by_adapter.setdefault(adapter, []).append(key)
+        for adapter, new_keys in by_adapter.items():
+            for device in Device.objects.filter(adapter=adapter, key__in=new_keys):
+                devices[(adapter, device.key)] = device
     return devices
 
 
@@ -173,12 +180,7 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
         for i in items
         if i.reading.dedup_key
     ]
-    seen: set[tuple[int, str]] = set()
-    if keyed:
-        device_ids = {d for d, _ in keyed}
-        keys = {k for _, k in keyed}
-        stored = DeviceEvent.objects.filter(device_id__in=device_ids, dedup_key__in=keys)
-        seen = {(d, k) for d, k in stored.values_list("device_id", "dedup_key") if k}
+    seen = _stored_keys(keyed)
     thresholds = _low_battery_thresholds(d.model for d in devices.values() if d.model)
     changed: dict[int, Device] = {}
     # Apply in event-time order so a batch that arrives shuffled still ends in the newest state.
@@ -229,7 +231,7 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
                 raw=reading.raw,
             )
         )
-    DeviceEvent.objects.bulk_create(result.events, batch_size=500)
+    _insert_events(result.events)
     _save_states(list(changed.values()))
     HealthEvent.objects.bulk_create(result.health, batch_size=500)
     result.stored = len(result.events)
@@ -250,6 +252,58 @@ def run_pipeline(result: IngestResult) -> None:
             step(result)
 
 
+def _stored_keys(keyed: Sequence[tuple[int, str | None]]) -> set[tuple[int, str]]:
+    """Which (device, message id) pairs are already stored, as one lookup of row values.
+
+    `device_id IN (…) AND dedup_key IN (…)` makes SQLite probe the index once per device and
+    key combination; a list of exact pairs is one probe per pair.
+    """
+    pairs = sorted({(d, k) for d, k in keyed if k})
+    found: set[tuple[int, str]] = set()
+    table = connection.ops.quote_name(DeviceEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start : start + 500]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"SELECT device_id, dedup_key FROM {table} "  # noqa: S608
+                f"WHERE (device_id, dedup_key) IN (VALUES {values})",
+                [v for pair in chunk for v in pair],
+            )
+            found.update((int(d), str(k)) for d, k in cursor.fetchall())
+    return found
+
+
+def _insert_events(events: list[DeviceEvent]) -> None:
+    """Multi-row INSERT … RETURNING id, written out: bulk_create spent most of a batch's time
+    compiling SQL. The alert rules need the ids, so they are set on the objects."""
+    if not events:
+        return
+    fields: list[Field[Any, Any]] = [
+        f for f in DeviceEvent._meta.concrete_fields if not f.primary_key
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = quote(DeviceEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), 500):
+            chunk = events[start : start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                + ", ".join([row] * len(chunk))
+                + " RETURNING id",
+                [
+                    f.get_db_prep_save(getattr(e, f.attname), connection)
+                    for e in chunk
+                    for f in fields
+                ],
+            )
+            for event, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                event.pk = pk
+                event._state.adding = False
+
+
 def _save_states(devices: list[Device]) -> None:
     """One prepared UPDATE per device, sent with executemany.
 
@@ -264,9 +318,11 @@ def _save_states(devices: list[Device]) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(Device._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608
+    # Always in id order: two batches updating the same devices then take their row locks
+    # in the same order and cannot deadlock (PostgreSQL).
     rows = [
         [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.pk]
-        for d in devices
+        for d in sorted(devices, key=lambda d: d.pk)
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
