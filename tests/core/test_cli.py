@@ -93,6 +93,10 @@ def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) ->
     assert key is not None
     assert key.adapter == "generic"
 
+    from shouwang.alerts.models import Watch
+
+    assert Watch.objects.filter(kind="quarantine").count() == 3
+    assert Watch.objects.filter(kind="care").count() == 5
     # Seeding twice does not duplicate the town, its sensors or its key.
     counts = (Device.objects.count(), IngestKey.objects.count(), AuditLog.objects.count())
     again = seed_demo_town()

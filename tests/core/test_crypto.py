@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -127,11 +128,13 @@ def test_demo_sqlite_file_holds_no_plaintext_id_or_phone(tmp_path: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_no_table_holds_plaintext_of_seeded_residents() -> None:
+def test_no_table_holds_plaintext_of_seeded_residents(settings: Any, tmp_path: Path) -> None:
     """Every column of every table, read raw (SQLite or PostgreSQL, whichever runs)."""
     from django.apps import apps
 
     from shouwang.core.demo import seed_demo_town
+
+    settings.VAR_DIR = tmp_path  # the demo writes its ingest key there
 
     seed_demo_town()
     secrets = {v for p in Person.objects.all() for v in (p.id_number, p.phone) if v}
