@@ -20,6 +20,7 @@ from shouwang.devices.adapters.chirpstack import (
     decode_lds0x,
     decode_ws301,
 )
+from tests.devices.json_strategies import JSON_VALUES
 
 DEV_EUI = "0101010101010101"
 UP_TOPIC = f"application/17c82e96-be03-4f38-aef3-f83d48582d97/device/{DEV_EUI}/event/up"
@@ -426,24 +427,6 @@ class TestOtherEvents:
             adapter.decode_mqtt(topic, json.dumps(DOCS_UP).encode())
 
 
-JSON_LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    # Surrogates included: json.dumps escapes them, and a lone "\ud800" must not crash a decoder.
-    | st.text(st.characters(exclude_categories=()), max_size=20)
-)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(st.characters(exclude_categories=()), max_size=8), children, max_size=4
-        )
-    ),
-    max_leaves=12,
-)
 UP_KEYS = [
     "deduplicationId",
     "time",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from shouwang.devices.adapters.base import DecodeError
 from shouwang.devices.adapters.ctwing import adapter, decode_door_frame
+from tests.devices.json_strategies import JSON_VALUES
 
 # Captured pushes quoted in a CTWing integration on GitHub (a water-pressure meter, lwm2m, 2020):
 # online report, command receipt, and a transparent dataReport in the meter's own binary format.
@@ -313,24 +314,6 @@ class TestEnvelope:
             decode(json.dumps([CAPTURED_ONLINE] * 1001).encode())
 
 
-JSON_LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    # Surrogates included: json.dumps escapes them, and a lone "\ud800" must not crash a decoder.
-    | st.text(st.characters(exclude_categories=()), max_size=20)
-)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(st.characters(exclude_categories=()), max_size=8), children, max_size=4
-        )
-    ),
-    max_leaves=12,
-)
 CTWING_KEYS = [
     "messageType",
     "deviceId",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from shouwang.devices.adapters.base import DecodeError
 from shouwang.devices.adapters.generic import adapter
+from tests.devices.json_strategies import JSON_VALUES
 
 # The documented example (docs/device-integration.md, "Generic JSON").
 DOCUMENTED = {
@@ -166,24 +167,6 @@ class TestStrictValidation:
             http([{"device": "d", "door": "open"}] * 1001)
 
 
-JSON_LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    # Surrogates included: json.dumps escapes them, and a lone "\ud800" must not crash a decoder.
-    | st.text(st.characters(exclude_categories=()), max_size=20)
-)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(st.characters(exclude_categories=()), max_size=8), children, max_size=4
-        )
-    ),
-    max_leaves=12,
-)
 GENERIC_KEYS = [*sorted(DOCUMENTED), "battery_low"]
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from shouwang.devices.adapters.base import DecodeError, SignatureError
 from shouwang.devices.adapters.onenet import adapter, verify_url
+from tests.devices.json_strategies import JSON_VALUES
 
 TOKEN = "5ec78dbca0db5a7e49b603fe"
 CONFIG = {"token": TOKEN}
@@ -396,24 +397,6 @@ class TestMalformed:
             decode(body)
 
 
-JSON_LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    # Surrogates included: json.dumps escapes them, and a lone "\ud800" must not crash a decoder.
-    | st.text(st.characters(exclude_categories=()), max_size=20)
-)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(st.characters(exclude_categories=()), max_size=8), children, max_size=4
-        )
-    ),
-    max_leaves=12,
-)
 MSG_KEYS = [
     "type",
     "dev_id",

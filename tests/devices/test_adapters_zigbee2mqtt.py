@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from shouwang.devices.adapters.base import DecodeError
 from shouwang.devices.adapters.zigbee2mqtt import Zigbee2MqttAdapter, adapter
+from tests.devices.json_strategies import JSON_VALUES
 
 # Aqara MCCGQ11LM as published by Z2M (quoted in a vue/MQTT door tutorial on GitHub: "Bei
 # geschlossener Türe ist contact:true").
@@ -258,24 +259,6 @@ class TestMalformed:
             adapter.decode_mqtt("zigbee2mqtt/door", b'{"a":' + b"[" * 100_000)
 
 
-JSON_LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    # Surrogates included: json.dumps escapes them, and a lone "\ud800" must not crash a decoder.
-    | st.text(st.characters(exclude_categories=()), max_size=20)
-)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(st.characters(exclude_categories=()), max_size=8), children, max_size=4
-        )
-    ),
-    max_leaves=12,
-)
 Z2M_KEYS = [
     "contact",
     "battery",
