@@ -18,7 +18,7 @@ from shouwang.alerts import rules
 from shouwang.alerts.models import SuppressionWindow, Watch, WatchKind
 from shouwang.alerts.services.alerting import Trigger, clear, raise_alerts
 from shouwang.core.models import Household
-from shouwang.core.services.areas import address_of, ancestor_names
+from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.devices.models import DeviceEvent, DeviceStatus, HealthEvent, HealthKind
 from shouwang.devices.services.ingest import IngestResult
 
@@ -103,7 +103,7 @@ def _door_triggers(events: list[DeviceEvent]) -> list[Trigger]:
                 kind=rules.QUARANTINE_DOOR_OPEN,
                 subject=f"household:{household.pk}",
                 at=event.event_time,
-                title=address_of(household.area, names) + household.door,
+                title=household_address(household, names),
                 area=household.area,
                 severity=setting.severity,
                 household=household,
@@ -138,7 +138,7 @@ def health_triggers(health: Iterable[HealthEvent]) -> list[Trigger]:
         setting = book.resolve(kind, area.path if area else "", household.pk if household else None)
         if not setting.enabled:
             continue
-        where = address_of(household.area, names) + household.door if household else ""
+        where = household_address(household, names) if household else ""
         triggers.append(
             Trigger(
                 kind=kind,

@@ -18,7 +18,7 @@ from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Watch, WatchK
 from shouwang.alerts.services import announce
 from shouwang.alerts.services.alerting import Trigger, raise_alerts
 from shouwang.core.models import Household
-from shouwang.core.services.areas import address_of, ancestor_names
+from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.devices.models import Device, DeviceEvent, DeviceStatus
 
 
@@ -62,7 +62,7 @@ def check_door_held_open(now: datetime | None = None) -> list[Alert]:
                 kind=rules.DOOR_HELD_OPEN,
                 subject=subject,
                 at=now,
-                title=address_of(household.area, names) + household.door,
+                title=household_address(household, names),
                 area=household.area,
                 severity=setting.severity,
                 household=household,
@@ -157,7 +157,7 @@ def check_care_inactivity(now: datetime | None = None) -> list[Alert]:
                 kind=rules.CARE_INACTIVITY,
                 subject=subject,
                 at=now,
-                title=address_of(household.area, names) + household.door,
+                title=household_address(household, names),
                 area=household.area,
                 severity=setting.severity,
                 household=household,

@@ -19,7 +19,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import connection as db_connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import (
@@ -54,13 +53,13 @@ from shouwang.alerts.models import Alert, AlertQuerySet, AlertStatus, Severity, 
 from shouwang.alerts.services import alerting, suppression
 from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household, Person, User
+from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import area_paths, user_covers_area
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
 
 CONSOLE_LIMIT = 200
-PAGE_SIZE = 50
 # The live stream: reconnect hint, heartbeat for proxies, and a bounded life so that an expired
 # session or a changed role takes effect at the next reconnect.
 RETRY_MS = 3000
@@ -219,9 +218,7 @@ def board(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data.get("community"):
         area = get_visible(Area.objects.all(), request.user, form.cleaned_data["community"])
     queryset = filter_alerts(queryset.select_related("area", "assignee"), area=area, **filters)
-    page = Paginator(queryset.order_by("-opened_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, queryset.order_by("-opened_at", "-id"))
     names = area_service.ancestor_names([a.area for a in page if a.area is not None])
     rows = [
         (a, kind_label(a.kind), community_name(a.area, names), status_label(a.status)) for a in page

@@ -65,7 +65,7 @@ def _person_out(person: Person, names: dict[str, tuple[str, int]]) -> dict[str, 
     return {
         "id": person.pk,
         "household_id": person.household_id,
-        "address": area_service.address_of(person.household.area, names) + person.household.door,
+        "address": area_service.household_address(person.household, names),
         "name": person.masked_name,
         "id_number": person.masked_id_number,
         "phone": person.masked_phone,

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -27,24 +26,11 @@ from shouwang.core.forms import (
     RosterImportForm,
 )
 from shouwang.core.models import Area, AreaKind, Household, Person, Role
+from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
 from shouwang.core.services import roster
-
-PAGE_SIZE = 50
-
-
-def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    """The list's filters, for the pager's links to carry to the next page."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
 
 _SEARCHES = "resident_searches"
 
@@ -113,7 +99,7 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     )
     counts = area_service.subtree_counts([area, *children], request.user)
-    households = _page(
+    households = page_of(
         request,
         Household.objects.visible_to(request.user)
         .filter(area=area)
@@ -154,7 +140,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data.get("q"):
         queryset = queryset.filter(door__icontains=form.cleaned_data["q"])
     # Meta.ordering does not apply to GROUP BY queries: order explicitly for stable pages.
-    page = _page(
+    page = page_of(
         request,
         queryset.annotate(resident_count=Count("residents")).order_by("area__path", "door"),
     )
@@ -168,7 +154,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "area": area,
-            "query_string": _query_without_page(request),
+            "query_string": query_without_page(request),
         },
     )
 
@@ -231,7 +217,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     form = PeopleFilterForm(request.GET)
     form.is_valid()
     queryset, area = _people_queryset(request, form)
-    page = _page(request, queryset)
+    page = page_of(request, queryset)
     names = area_service.ancestor_names([p.household.area for p in page])
     rows = [(p, area_service.address_of(p.household.area, names)) for p in page]
     return render(
@@ -244,7 +230,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
             "area": area,
             "can_export": request.user.has_perm(roles.EXPORT),
             "can_reveal": request.user.has_perm(roles.REVEAL),
-            "query_string": _query_without_page(request),
+            "query_string": query_without_page(request),
             "search_text": _shown_search(request),
         },
     )

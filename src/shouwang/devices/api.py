@@ -20,7 +20,7 @@ from shouwang.devices.forms import filter_devices
 from shouwang.devices.models import Device, DeviceQuerySet, DeviceStatus, DoorState, IngestKey
 from shouwang.devices.services import ingest as ingest_service
 from shouwang.devices.services.keys import authenticate
-from shouwang.devices.views import areas_of, device_place, household_address
+from shouwang.devices.views import areas_of, device_place
 
 ingest_router = Router(tags=["ingest"])
 router = Router(tags=["devices"])
@@ -254,7 +254,7 @@ def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
         "installations": [
             {
                 "household_id": i.household_id,
-                "address": household_address(i.household, names),
+                "address": area_service.household_address(i.household, names),
                 "installed_at": i.installed_at,
                 "recovered_at": i.recovered_at,
             }

@@ -119,9 +119,7 @@ def find_households(user: Any, text: str, limit: int = 20) -> list[tuple[Househo
         numbers = _numbers(full)
         by_numbers = bool(typed_numbers) and numbers[-len(typed_numbers) :] == typed_numbers
         if compact.lower() in full.lower() or by_numbers:
-            found.append(
-                (household, area_service.address_of(household.area, names) + household.door)
-            )
+            found.append((household, area_service.household_address(household, names)))
             if len(found) >= limit:
                 break
     return found

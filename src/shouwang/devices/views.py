@@ -12,8 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F
 from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household
+from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
 from shouwang.devices.forms import (
@@ -39,19 +39,8 @@ from shouwang.devices.forms import (
 from shouwang.devices.models import DeadLetter, Device, DeviceQuerySet, DeviceStatus
 from shouwang.devices.services import lifecycle
 
-PAGE_SIZE = 50
 HEALTH_SHOWN = 30
 PAYLOAD_SHOWN = 500
-
-
-def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def areas_of(devices: list[Device]) -> list[Area]:
@@ -60,15 +49,10 @@ def areas_of(devices: list[Device]) -> list[Area]:
     return areas + [d.area for d in devices if d.area is not None]
 
 
-def household_address(household: Household, names: dict[str, tuple[str, int]]) -> str:
-    """The address from the compound down to the door: 东风花园3号楼2单元501."""
-    return area_service.address_of(household.area, names) + household.door
-
-
 def device_place(device: Device, names: dict[str, tuple[str, int]]) -> str:
     """Where the device is: its household's address, or the area holding it in stock."""
     if device.household is not None:
-        return household_address(device.household, names)
+        return area_service.household_address(device.household, names)
     return device.area.name if device.area is not None else ""
 
 
@@ -86,7 +70,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     if filters.get("area"):
         area = get_visible(Area.objects.all(), request.user, filters["area"])
         queryset = queryset.filter(area__path__startswith=area.path)
-    page = _page(request, queryset.order_by("adapter", "key", "pk"))
+    page = page_of(request, queryset.order_by("adapter", "key", "pk"))
     names = area_service.ancestor_names(areas_of(list(page)))
     rows = [(d, device_place(d, names)) for d in page]
     return render(
@@ -97,7 +81,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "area": area,
-            "extra": _query_without_page(request),
+            "extra": query_without_page(request),
         },
     )
 
@@ -117,7 +101,7 @@ def _allowed_actions(user: Any, device: Device) -> set[str]:
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_DEVICES)
     device = get_visible(_devices(), request.user, pk)
-    events = _page(request, device.events.all())
+    events = page_of(request, device.events.all())
     health = list(device.health_events.all()[:HEALTH_SHOWN])
     installations = list(
         device.installations.select_related("household__area", "installed_by", "recovered_by")
@@ -140,7 +124,9 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "events": events,
             "health": health,
-            "installations": [(i, household_address(i.household, names)) for i in installations],
+            "installations": [
+                (i, area_service.household_address(i.household, names)) for i in installations
+            ],
             "actions": actions,
             "claim_form": ClaimForm(
                 user=request.user, initial={"model": device.model, "label": device.label}
@@ -231,7 +217,7 @@ def install(request: HttpRequest) -> HttpResponse:
         household = form.cleaned_data["household"]
         if household is not None:
             names = area_service.ancestor_names([household.area])
-            address = household_address(household, names)
+            address = area_service.household_address(household, names)
             if request.method == "POST" and form.cleaned_data["confirm"]:
                 try:
                     lifecycle.install_device(request.user, device, household)
@@ -300,7 +286,7 @@ def unclaimed(request: HttpRequest) -> HttpResponse:
         .select_related("area")
         .order_by(F("last_seen_at").desc(nulls_last=True), "pk")
     )
-    page = _page(request, queryset)
+    page = page_of(request, queryset)
     can_claim = request.user.has_perm(roles.MANAGE_DEVICES)
     return render(
         request,
@@ -337,8 +323,8 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
         {
             "counts": counts,
             "adapter": adapter,
-            "page": _page(request, queryset.order_by("-received_at", "-id")),
-            "extra": _query_without_page(request),
+            "page": page_of(request, queryset.order_by("-received_at", "-id")),
+            "extra": query_without_page(request),
             "payload_shown": PAYLOAD_SHOWN,
         },
     )

@@ -145,6 +145,11 @@ def address_of(
     return "".join(parts)
 
 
+def household_address(household: Household, names: dict[str, tuple[str, int]]) -> str:
+    """From the compound down to the door: 东风花园3号楼2单元501."""
+    return address_of(household.area, names) + household.door
+
+
 def visible_roots(user: Any) -> list[Area]:
     """The top areas a user sees: their own areas, or the tree's roots for the whole platform."""
     if getattr(user, "sees_everything", False):
