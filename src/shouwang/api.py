@@ -11,6 +11,8 @@ from shouwang.alerts.api import router as alert_router
 from shouwang.core.api import router as core_router
 from shouwang.devices.api import ingest_router
 from shouwang.devices.api import router as device_router
+from shouwang.passes.api import router as passes_router
+from shouwang.quarantine.api import router as quarantine_router
 
 api = NinjaAPI(
     title="Shouwang API",
@@ -23,6 +25,8 @@ api.add_router("/", core_router)
 api.add_router("/", ingest_router)
 api.add_router("/", device_router)
 api.add_router("/", alert_router)
+api.add_router("/", quarantine_router)
+api.add_router("/", passes_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "shouwang.core",
     "shouwang.devices",
     "shouwang.alerts",
+    "shouwang.quarantine",
+    "shouwang.passes",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
@@ -58,6 +58,8 @@ urlpatterns = [
         alert_views.suppress,
         name="alert-suppress",
     ),
+    path("", include("shouwang.quarantine.urls")),
+    path("", include("shouwang.passes.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

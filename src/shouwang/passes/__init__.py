@@ -1,0 +1,1 @@
+"""Electronic resident passes: signing, the gate, the access log and visitors."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PassesConfig(AppConfig):
+    name = "shouwang.passes"
+    label = "passes"
+    verbose_name = _("Passes and gates")

@@ -1,0 +1,1 @@
+"""Home-quarantine cases, health checks, the services log and the care watch."""
