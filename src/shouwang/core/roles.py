@@ -29,6 +29,13 @@ HANDLE_ALERTS = "alerts.change_alert"
 ADD_AREA = "core.add_area"
 CHANGE_AREA = "core.change_area"
 
+# Quarantine cases, health checks and the care watch (the quarantine app).
+_QUARANTINE_WORK: frozenset[str] = frozenset()
+# Issuing and revoking passes, reading the access log (the passes app).
+_PASS_WORK: frozenset[str] = frozenset()
+# What a guard does at the gate: verify codes, register visitors.
+_GATE_WORK: frozenset[str] = frozenset()
+
 _RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
 # Workers install and recover sensors at the door; operators also see undecodable messages.
 _DEVICE_WORK = {VIEW_DEVICES, MANAGE_DEVICES, VIEW_ALERTS, HANDLE_ALERTS}
@@ -38,6 +45,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             *_RESIDENT_WORK,
             *_DEVICE_WORK,
+            *_QUARANTINE_WORK,
+            *_PASS_WORK,
+            *_GATE_WORK,
             REVEAL,
             VIEW_AUDIT,
             ADD_AREA,
@@ -51,6 +61,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             *_RESIDENT_WORK,
             *_DEVICE_WORK,
+            *_QUARANTINE_WORK,
+            *_PASS_WORK,
+            *_GATE_WORK,
             REVEAL,
             VIEW_AUDIT,
             ADD_AREA,
@@ -59,8 +72,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     # The worker calls residents at their door: the full phone number is part of the job.
-    Role.COMMUNITY_WORKER: frozenset({*_RESIDENT_WORK, *_DEVICE_WORK, REVEAL}),
-    Role.GATE_GUARD: frozenset({VIEW_AREAS}),
+    Role.COMMUNITY_WORKER: frozenset(
+        {*_RESIDENT_WORK, *_DEVICE_WORK, *_QUARANTINE_WORK, *_PASS_WORK, REVEAL}
+    ),
+    Role.GATE_GUARD: frozenset({VIEW_AREAS, *_GATE_WORK}),
     Role.PATROL_OPERATOR: frozenset({VIEW_AREAS}),
     Role.ENTERPRISE_CONTACT: frozenset(),
     Role.REVIEWER: frozenset({VIEW_AREAS}),
