@@ -6,3 +6,7 @@ class AlertsConfig(AppConfig):
     name = "shouwang.alerts"
     label = "alerts"
     verbose_name = _("Alerts")
+
+    def ready(self) -> None:
+        # Registers its alert kind, so settings and stats know it in every process.
+        from shouwang.alerts import privacy  # noqa: F401

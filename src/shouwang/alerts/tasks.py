@@ -5,7 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from shouwang.alerts import timers
+from shouwang.alerts import privacy, timers
 
 
 @db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
@@ -25,3 +25,8 @@ def send_due_notifications() -> dict[str, int]:
     from shouwang.alerts.notify import sender
 
     return sender.run_due().as_dict()
+
+
+@db_periodic_task(crontab(minute="*/10"))  # type: ignore[untyped-decorator]
+def check_unusual_data_access() -> dict[str, int]:
+    return {"flagged": len(privacy.check_unusual_access())}
