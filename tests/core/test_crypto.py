@@ -147,3 +147,45 @@ def test_no_table_holds_plaintext_of_seeded_residents(settings: Any, tmp_path: P
             dumped.extend(str(v) for row in cursor.fetchall() for v in row)
     text = "\n".join(dumped)
     assert [s for s in secrets if s in text] == []
+
+
+@pytest.mark.usefixtures("fresh_keys")
+def test_reencrypt_moves_every_value_to_the_current_key(town: Town, settings: Any) -> None:
+    from django.core.management import call_command
+
+    from shouwang.core.models import AuditLog
+    from shouwang.core.services.reencrypt import encrypted_columns
+
+    for n in range(5):
+        create_person(None, town.east_home, PersonData.clean(f"王{n}", None, f"1380000{n:04d}"))
+    assert any(c.context == "core_person.phone" for c in encrypted_columns())
+    old = settings.SHOUWANG_DATA_KEYS
+    new_key = base64.b64encode(b"n" * 32).decode()
+    rotated = {**old, "encryption": {**old["encryption"], "99": new_key}, "current": 99}
+    with override_settings(SHOUWANG_DATA_KEYS=rotated):
+        crypto.reset_key_cache()
+        out = _call(call_command, "reencrypt", "--batch", "2")
+        assert "core_person.phone: 7" in out  # the town's two residents and these five
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT phone, id_number FROM core_person")
+            versions = {crypto.key_version(v) for row in cursor.fetchall() for v in row if v}
+        assert versions == {"99"}
+        entry = AuditLog.objects.get(action="crypto.reencrypt", details__column="core_person.phone")
+        assert entry.source == "cli"
+        assert entry.details["rows"] == 7
+        # A second run finds nothing left to do.
+        assert "re-encrypted 0 values" in _call(call_command, "reencrypt")
+    # The old key can go now.
+    with override_settings(SHOUWANG_DATA_KEYS={**rotated, "encryption": {"99": new_key}}):
+        crypto.reset_key_cache()
+        phones = sorted(p.phone or "" for p in Person.objects.filter(name__startswith="王"))
+        assert phones == [f"1380000{n:04d}" for n in range(5)]
+        assert Person.objects.get(pk=town.east_person.pk).id_number == "11010519491231002X"
+
+
+def _call(call_command: Any, *args: str) -> str:
+    import io
+
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
