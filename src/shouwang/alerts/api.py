@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from shouwang.alerts.forms import PERSON_OUTCOMES, filter_alerts, status_label
@@ -209,4 +209,4 @@ def resolve_alert(request: HttpRequest, alert_id: int, body: ResolveIn) -> dict[
 @router.post("/alerts/{alert_id}/comment", response={201: EntryOut})
 def comment_alert(request: HttpRequest, alert_id: int, body: CommentIn) -> Any:
     entry = alerting.comment(request.user, _one(request, alert_id), body.text)
-    return 201, _entry_out(entry)
+    return Status(201, _entry_out(entry))
