@@ -68,15 +68,19 @@ def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) ->
     assert Person.objects.filter(tags__code="living_alone").exists()
 
     # About 40 door sensors, put in place through the lifecycle actions: ~30 at households of
-    # elderly people living alone, the rest in a community's stock.
+    # elderly people living alone, a few at households in home quarantine (the quarantine
+    # app's demo cases), the rest in a community's stock.
     sensors = Device.objects.filter(adapter="generic", key__startswith="demo-door-")
     assert 35 <= sensors.count() <= 45
     installed = sensors.filter(status=DeviceStatus.INSTALLED)
-    assert 25 <= installed.count() <= 35
+    assert 25 <= installed.count() <= 40
     assert sorted(town.sensors) == sorted(installed.values_list("key", flat=True))
     for device in installed.select_related("household"):
         assert device.household is not None
-        assert device.household.residents.filter(tags__code="living_alone").exists()
+        assert (
+            device.household.residents.filter(tags__code="living_alone").exists()
+            or device.household.quarantine_cases.exists()
+        )
         assert device.area_id == device.household.area_id
     assert Installation.objects.filter(recovered_at__isnull=True).count() == installed.count()
     stock = sensors.filter(status=DeviceStatus.IN_STOCK)
@@ -94,9 +98,11 @@ def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) ->
     assert key.adapter == "generic"
 
     from shouwang.alerts.models import Watch
+    from shouwang.quarantine.demo import ACTIVE_CASES
 
-    assert Watch.objects.filter(kind="quarantine").count() == 3
-    assert Watch.objects.filter(kind="care").count() == 5
+    # Demo cases and care enrolments drive the watches the door rules read.
+    assert Watch.objects.filter(kind="quarantine", ends_at__isnull=True).count() == ACTIVE_CASES
+    assert Watch.objects.filter(kind="care", ends_at__isnull=True).count() == 5
     # Seeding twice does not duplicate the town, its sensors or its key.
     counts = (Device.objects.count(), IngestKey.objects.count(), AuditLog.objects.count())
     again = seed_demo_town()

@@ -94,9 +94,7 @@ class ChannelAdmin(AuditedAdmin):
 
 
 def _kind_choices() -> list[tuple[str, str]]:
-    return [
-        (kind, str(rule.label)) for kind, rule in rules.RULES.items() if kind != rules.ESCALATION
-    ]
+    return [(kind, str(rule.label)) for kind, rule in rules.RULES.items() if not rule.settings_only]
 
 
 class SubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -35,6 +35,9 @@ class Rule:
     label: str | Promise
     severity: Severity
     params: dict[str, Any] = field(default_factory=dict)
+    # Settings inherited down the tree like a rule's, but never an alert kind of its own
+    # (escalation timing, a quarantine case's default length): kept out of kind pickers.
+    settings_only: bool = False
 
 
 RULES: dict[str, Rule] = {}
@@ -64,6 +67,7 @@ register(
         _("Escalation"),
         Severity.INFO,
         {"ack_minutes": 5, "remind_minutes": 15, "max_level": 2},
+        settings_only=True,
     )
 )
 

@@ -111,7 +111,7 @@ def seed_demo_town(seed: int = 2020) -> DemoTown:
         for user in User.objects.filter(role=Role.COMMUNITY_WORKER).prefetch_related("areas"):
             town.workers.append((user.username, "、".join(a.name for a in user.areas.all())))
     _seed_sensors(seed)
-    _seed_watches()
+    _seed_cases_and_care(seed)
     town.ingest_key_file = _seed_ingest_key(street, Path(settings.VAR_DIR))
     demo_sensors = Device.objects.filter(adapter=SENSOR_ADAPTER, key__startswith=SENSOR_PREFIX)
     town.sensors = list(
@@ -230,46 +230,9 @@ def _seed_ingest_key(street: Area, var_dir: Path) -> Path:
     return path
 
 
-def _seed_watches() -> None:
-    """A few households under home quarantine and a few elderly people under care watch, so
-    the simulated doors raise alerts on the console. Once: skipped if any watch exists."""
-    from datetime import timedelta
+def _seed_cases_and_care(seed: int) -> None:
+    """A few households in home quarantine and elderly people under care watch, so the
+    simulated doors raise alerts on the console (the quarantine app's own demo data)."""
+    from shouwang.quarantine.demo import seed_demo
 
-    from django.utils import timezone
-
-    from shouwang.alerts.models import Watch, WatchKind
-    from shouwang.alerts.services.watches import start_watch
-
-    if Watch.objects.exists():
-        return
-    installed = list(
-        Device.objects.filter(
-            adapter=SENSOR_ADAPTER, key__startswith=SENSOR_PREFIX, status=DeviceStatus.INSTALLED
-        )
-        .select_related("household__area")
-        .order_by("key")
-    )
-    now = timezone.now()
-    for index, device in enumerate(installed[:8]):
-        household = device.household
-        if household is None:
-            continue
-        person = household.residents.order_by("pk").first()
-        if index < 3:
-            start_watch(
-                None,
-                WatchKind.QUARANTINE,
-                household,
-                person,
-                starts_at=now - timedelta(days=3),
-                ends_at=now + timedelta(days=11),
-            )
-        else:
-            start_watch(
-                None,
-                WatchKind.CARE,
-                household,
-                person,
-                starts_at=now - timedelta(days=1),
-                params={"inactive_hours": 6},
-            )
+    seed_demo(seed)

@@ -30,7 +30,15 @@ ADD_AREA = "core.add_area"
 CHANGE_AREA = "core.change_area"
 
 # Quarantine cases, health checks and the care watch (the quarantine app).
-_QUARANTINE_WORK: frozenset[str] = frozenset()
+_QUARANTINE_WORK: frozenset[str] = frozenset(
+    {
+        "quarantine.view_case",
+        "quarantine.change_case",
+        "quarantine.export_case",
+        "quarantine.view_careenrolment",
+        "quarantine.change_careenrolment",
+    }
+)
 # Issuing and revoking passes, reading the access log (the passes app).
 _PASS_WORK: frozenset[str] = frozenset()
 # What a guard does at the gate: verify codes, register visitors.

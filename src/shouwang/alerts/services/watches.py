@@ -67,3 +67,20 @@ def end_watch(actor: Any, watch: Watch, at: datetime | None = None) -> Watch:
         watch.save(update_fields=["ends_at"])
         audit.record("watch.end", actor=actor, target=watch, area=watch.household.area)
     return watch
+
+
+def set_watch_paused(actor: Any, watch: Watch, paused: bool, reason: str = "") -> Watch:
+    """Pause a watch (a hospital stay, travel) or resume it; its rules skip it while paused."""
+    require(actor, MANAGE)
+    require_area(actor, watch.household.area.path)
+    with transaction.atomic():
+        watch.paused = paused
+        watch.save(update_fields=["paused"])
+        audit.record(
+            "watch.pause" if paused else "watch.resume",
+            actor=actor,
+            target=watch,
+            area=watch.household.area,
+            details={"reason": reason[:200]},
+        )
+    return watch
