@@ -1,4 +1,4 @@
-"""Back office for notifications: channels, subscriptions, and the delivery log.
+"""Back office for alerts: rule settings per area, channels, subscriptions, the delivery log.
 
 A channel's target holds its secrets (bot keys, access keys): it is typed in once as plain
 text, checked, stored encrypted, and only ever shown masked afterwards. Deliveries are a log:
@@ -7,6 +7,8 @@ read-only, filterable by status and channel, with an action to send failed ones 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from django import forms
@@ -17,7 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.alerts import rules
-from shouwang.alerts.models import Channel, Delivery, Subscription
+from shouwang.alerts.models import Channel, Delivery, RuleSetting, Subscription
 from shouwang.alerts.notify import channels, sender
 from shouwang.core.admin import AuditedAdmin
 
@@ -201,3 +203,99 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             % {"n": count},
             messages.SUCCESS,
         )
+
+
+def _all_rule_choices() -> list[tuple[str, str]]:
+    return [(kind, str(rule.label)) for kind, rule in rules.RULES.items()]
+
+
+def _defaults_help() -> str:
+    lines = [
+        f"{kind}: {json.dumps(rule.params, ensure_ascii=False)}"
+        for kind, rule in rules.RULES.items()
+        if rule.params
+    ]
+    return gettext("Only the settings you change; the rule's defaults are: ") + " · ".join(lines)
+
+
+def clean_params(kind: str, params: Any) -> dict[str, Any]:
+    """`params` checked against the rule's defaults: known names, values of the same type
+    (a number for a number, "HH:MM" for a time of day). Raises ValidationError naming what is
+    wrong, so a typo cannot silently leave a town on the default."""
+    if params in (None, ""):
+        return {}
+    if not isinstance(params, dict):
+        raise forms.ValidationError(gettext("Settings must be a JSON object."))
+    defaults = rules.RULES[kind].params
+    errors = []
+    for name, value in params.items():
+        if name not in defaults:
+            errors.append(
+                gettext("%(name)s is not a setting of this rule (it has: %(names)s).")
+                % {"name": name, "names": ", ".join(defaults) or "—"}
+            )
+            continue
+        default = defaults[name]
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+        elif isinstance(default, str) and _TIME.fullmatch(default):
+            ok = isinstance(value, str) and _TIME.fullmatch(value) is not None
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            errors.append(
+                gettext("%(name)s must look like %(example)s.")
+                % {"name": name, "example": json.dumps(default)}
+            )
+    if errors:
+        raise forms.ValidationError(errors)
+    return dict(params)
+
+
+_TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+class RuleSettingForm(forms.ModelForm):  # type: ignore[type-arg]
+    kind = forms.ChoiceField(label=_("rule"), choices=_all_rule_choices)
+
+    class Meta:
+        model = RuleSetting
+        fields = ["kind", "area", "household", "person", "enabled", "severity", "params"]
+        help_texts = {
+            "area": _("Applies to this area and everything below it, unless overridden there."),
+            "household": _("Or one household only."),
+            "person": _("Or one person only."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["params"].help_text = _defaults_help()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        targets = [cleaned.get(name) for name in ("area", "household", "person")]
+        if sum(target is not None for target in targets) != 1:
+            raise forms.ValidationError(gettext("Choose exactly one of area, household or person."))
+        kind = cleaned.get("kind")
+        if kind in rules.RULES:
+            try:
+                cleaned["params"] = clean_params(kind, cleaned.get("params"))
+            except forms.ValidationError as exc:
+                self.add_error("params", exc)
+        return cleaned
+
+
+@admin.register(RuleSetting)
+class RuleSettingAdmin(AuditedAdmin):
+    form = RuleSettingForm
+    list_display = ["kind_label", "area", "household", "person", "enabled", "severity", "params"]
+    list_filter = ["kind", "enabled"]
+    list_select_related = ["area", "household", "person"]
+    raw_id_fields = ["area", "household", "person"]
+
+    @admin.display(description=_("rule"))
+    def kind_label(self, obj: RuleSetting) -> str:
+        rule = rules.RULES.get(obj.kind)
+        return str(rule.label) if rule else obj.kind
