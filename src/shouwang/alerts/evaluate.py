@@ -2,7 +2,9 @@
 
 Called by `devices.services.ingest` inside its transaction (settings.INGEST_PIPELINE), so an
 alert commits with the event that caused it. Queries per batch, not per event: households
-(1), watches (1), suppression windows (1), area names (1), rule settings (1), alerts.
+(1), watches (1), suppression windows (1), area names (1), rule settings (1), the areas of
+devices in no household (1), alerts. Events and devices arrive as the ingest path's plain
+records (StoredEvent, StoredHealth, DeviceState), not model instances.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from django.db.models import Q
 from shouwang.alerts import rules
 from shouwang.alerts.models import SuppressionWindow, Watch, WatchKind
 from shouwang.alerts.services.alerting import Trigger, clear, raise_alerts
-from shouwang.core.models import Household
+from shouwang.core.models import Area, Household
 from shouwang.core.services.areas import ancestor_names, household_address
-from shouwang.devices.models import DeviceEvent, DeviceStatus, HealthEvent, HealthKind
-from shouwang.devices.services.ingest import IngestResult
+from shouwang.devices.models import DeviceStatus, HealthKind
+from shouwang.devices.services.ingest import IngestResult, StoredEvent, StoredHealth
 
 _HEALTH_ALERTS = {
     HealthKind.OFFLINE: rules.DEVICE_OFFLINE,
@@ -62,7 +64,7 @@ def on_ingest(result: IngestResult) -> None:
             clear(f"device:{health.device_id}", kind, health.at, why)
 
 
-def _door_triggers(events: list[DeviceEvent]) -> list[Trigger]:
+def _door_triggers(events: list[StoredEvent]) -> list[Trigger]:
     household_ids = {e.device.household_id for e in events if e.device.household_id}
     first = min(e.event_time for e in events)
     last = max(e.event_time for e in events)
@@ -115,7 +117,7 @@ def _door_triggers(events: list[DeviceEvent]) -> list[Trigger]:
     return triggers
 
 
-def health_triggers(health: Iterable[HealthEvent]) -> list[Trigger]:
+def health_triggers(health: Iterable[StoredHealth]) -> list[Trigger]:
     """Device health changes that alert. Only installed devices: a sensor in a drawer that
     goes quiet is nobody's emergency."""
     wanted = [
@@ -127,6 +129,10 @@ def health_triggers(health: Iterable[HealthEvent]) -> list[Trigger]:
     households = {
         h.pk: h for h in Household.objects.filter(pk__in=household_ids).select_related("area")
     }
+    # A device in no household alerts in the area holding it.
+    areas = Area.objects.in_bulk(
+        {h.device.area_id for h in wanted if h.device.household_id not in households} - {None}
+    )
     names = ancestor_names([h.area for h in households.values()])
     book = rules.RuleBook(set(_HEALTH_ALERTS.values()))
     triggers = []
@@ -134,7 +140,7 @@ def health_triggers(health: Iterable[HealthEvent]) -> list[Trigger]:
         device = event.device
         kind = _HEALTH_ALERTS[HealthKind(event.kind)]
         household = households.get(device.household_id or 0)
-        area = household.area if household else device.area
+        area = household.area if household else areas.get(device.area_id or 0)
         setting = book.resolve(kind, area.path if area else "", household.pk if household else None)
         if not setting.enabled:
             continue

@@ -28,6 +28,7 @@ HTTP: `POST /api/v1/ingest/generic` with the same body.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from shouwang.devices.adapters._common import (
@@ -83,11 +84,14 @@ class GenericAdapter:
         ]
 
     def _message(self, item: dict[str, Any], what: str, topic_device: str | None) -> Reading:
-        unknown = sorted(str(key) for key in item if key not in _KNOWN_KEYS)
-        if unknown:
+        # Written for the common case (a valid message costs a few dictionary look-ups); every
+        # value that is not plainly right goes through the helpers that name the problem.
+        if not item.keys() <= _KNOWN_KEYS:
+            unknown = sorted(str(key) for key in item if key not in _KNOWN_KEYS)
             fail(f"{what} has unknown field(s): {', '.join(unknown)[:80]}")
+        get = item.get
 
-        device = item.get("device")
+        device = get("device")
         if device is not None and (not isinstance(device, str) or not device.strip()):
             fail(f"{what}.device must be a non-empty string")
         if topic_device is not None:
@@ -100,30 +104,59 @@ class GenericAdapter:
         if device is None:
             fail(f"{what}.device is required")
 
-        time = item.get("time")
-        door = item.get("door")
+        time = get("time")
+        door = get("door")
         if door is not None and (not isinstance(door, str) or door not in _DOORS):
             fail(f'{what}.door must be "open" or "closed", got {door!r:.40}')
-        message_id = item.get("id")
+        message_id = get("id")
         if message_id is not None and (not isinstance(message_id, str) or not message_id):
             fail(f"{what}.id must be a non-empty string")
+        # In the order of the fields below, so that the first problem is the one named.
+        event_time = None if time is None else _event_time(time, f"{what}.time")
+        battery = get("battery")
+        if battery is not None and not (type(battery) is int and 0 <= battery <= 100):
+            battery = _integer(item, "battery", what, 0, 100)
+        battery_mv = _integer(item, "battery_mv", what, 0, 100_000)
+        battery_low = _boolean(item, "battery_low", what)
+        tamper = get("tamper")
+        if tamper is not None and tamper is not True and tamper is not False:
+            _boolean(item, "tamper", what)
+        online = _boolean(item, "online", what)
+        signal = get("signal")
+        if signal is not None and not (type(signal) is int and -1000 <= signal <= 1000):
+            signal = _integer(item, "signal", what, -1000, 1000)
 
-        availability_only = "online" in item and set(item) <= _AVAILABILITY_ONLY_KEYS
+        availability_only = "online" in item and item.keys() <= _AVAILABILITY_ONLY_KEYS
         return Reading(
             adapter=self.name,
             device_key=device,
             kind="availability" if availability_only else "state",
-            event_time=None if time is None else parse_iso_aware(time, f"{what}.time"),
+            event_time=event_time,
             door=None if door is None else _DOORS[door],
-            battery_percent=_integer(item, "battery", what, 0, 100),
-            battery_mv=_integer(item, "battery_mv", what, 0, 100_000),
-            battery_low=_boolean(item, "battery_low", what),
-            tamper=_boolean(item, "tamper", what),
-            online=_boolean(item, "online", what),
-            signal=_integer(item, "signal", what, -1000, 1000),
+            battery_percent=battery,
+            battery_mv=battery_mv,
+            battery_low=battery_low,
+            tamper=tamper,
+            online=online,
+            signal=signal,
             dedup_key=message_id,
             raw=item,
         )
+
+
+def _event_time(value: Any, what: str) -> datetime:
+    # Most senders write what datetime.fromisoformat reads as it is (it drops digits beyond
+    # microseconds, as parse_iso_aware does); anything else, or a time without an offset,
+    # gets parse_iso_aware's handling and its error message.
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.utcoffset() is not None:
+                return parsed.astimezone(UTC)
+    return parse_iso_aware(value, what)
 
 
 def _integer(item: Mapping[str, Any], key: str, what: str, low: int, high: int) -> int | None:
