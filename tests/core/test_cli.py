@@ -103,6 +103,15 @@ def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) ->
     # Demo cases and care enrolments drive the watches the door rules read.
     assert Watch.objects.filter(kind="quarantine", ends_at__isnull=True).count() == ACTIVE_CASES
     assert Watch.objects.filter(kind="care", ends_at__isnull=True).count() == 5
+    # A guard at the first compound, a pass for every resident, the demo turnstile's key.
+    from shouwang.passes.models import Pass
+
+    assert User.objects.get(username="guard").role == Role.GATE_GUARD
+    assert town.guard_compound
+    assert Pass.objects.filter(person__isnull=False).count() == Person.objects.count()
+    assert town.gate_key_file is not None
+    assert stat.S_IMODE(town.gate_key_file.stat().st_mode) == 0o600
+
     # Seeding twice does not duplicate the town, its sensors or its key.
     counts = (Device.objects.count(), IngestKey.objects.count(), AuditLog.objects.count())
     again = seed_demo_town()

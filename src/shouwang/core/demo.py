@@ -54,6 +54,9 @@ class DemoTown:
     sensors_in_stock: int = 0
     # The plaintext of the demo's generic ingest key lives here (0600), never in the database.
     ingest_key_file: Path | None = None
+    # The gate guard's compound, and the demo turnstile's key (0600) for the gate API.
+    guard_compound: str = ""
+    gate_key_file: Path | None = None
 
     def ingest_key(self) -> str:
         if self.ingest_key_file is None:
@@ -113,6 +116,8 @@ def seed_demo_town(seed: int = 2020) -> DemoTown:
     _seed_sensors(seed)
     _seed_cases_and_care(seed)
     town.ingest_key_file = _seed_ingest_key(street, Path(settings.VAR_DIR))
+    town.guard_compound = _seed_guard(street)
+    town.gate_key_file = _seed_passes()
     demo_sensors = Device.objects.filter(adapter=SENSOR_ADAPTER, key__startswith=SENSOR_PREFIX)
     town.sensors = list(
         demo_sensors.filter(status=DeviceStatus.INSTALLED)
@@ -228,6 +233,28 @@ def _seed_ingest_key(street: Area, var_dir: Path) -> Path:
     var_dir.mkdir(parents=True, exist_ok=True)
     _write_private(path, plaintext)
     return path
+
+
+def _seed_guard(street: Area) -> str:
+    """A gate guard at the first compound (added to an older demo that lacks one)."""
+    compound = (
+        Area.objects.filter(path__startswith=street.path, kind=AreaKind.COMPOUND)
+        .order_by("path")
+        .first()
+    )
+    if compound is None:
+        return ""
+    if not User.objects.filter(username="guard").exists():
+        create_staff(None, "guard", DEMO_PASSWORD, Role.GATE_GUARD, [compound], "门岗值班")
+    return str(compound.name)
+
+
+def _seed_passes() -> Path:
+    """A pass for every resident and a demo turnstile (the passes app's own demo data)."""
+    from shouwang.passes.demo import gate_key_file, seed_demo
+
+    seed_demo()
+    return gate_key_file()
 
 
 def _seed_cases_and_care(seed: int) -> None:

@@ -40,9 +40,19 @@ _QUARANTINE_WORK: frozenset[str] = frozenset(
     }
 )
 # Issuing and revoking passes, reading the access log (the passes app).
-_PASS_WORK: frozenset[str] = frozenset()
+_PASS_WORK: frozenset[str] = frozenset(
+    {
+        "passes.view_pass",
+        "passes.add_pass",
+        "passes.change_pass",
+        "passes.view_scan",
+        "passes.view_visitor",
+    }
+)
 # What a guard does at the gate: verify codes, register visitors.
-_GATE_WORK: frozenset[str] = frozenset()
+_GATE_WORK: frozenset[str] = frozenset(
+    {"passes.use_gate", "passes.view_scan", "passes.add_visitor", "passes.view_visitor"}
+)
 
 _RESIDENT_WORK = {VIEW_AREAS, VIEW_HOUSEHOLDS, VIEW_RESIDENTS, EDIT_RESIDENTS, IMPORT, EXPORT}
 # Workers install and recover sensors at the door; operators also see undecodable messages.

@@ -6,3 +6,9 @@ class PassesConfig(AppConfig):
     name = "shouwang.passes"
     label = "passes"
     verbose_name = _("Passes and gates")
+
+    def ready(self) -> None:
+        # The alert kind must be known wherever alerts are listed, not only where gates run.
+        from shouwang.passes import alerting
+
+        alerting.register()

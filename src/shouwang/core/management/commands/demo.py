@@ -53,9 +53,15 @@ class Command(BaseCommand):
         self.stdout.write("  town     town operator, sees the whole town")
         for username, community in town.workers:
             self.stdout.write(f"  {username:<8} community worker of {community}")
+        if town.guard_compound:
+            self.stdout.write(f"  guard    gate guard of {town.guard_compound} (the gate page)")
         self.stdout.write(
             f"Door sensors: {len(town.sensors)} installed, {town.sensors_in_stock} in stock; "
             f"the demo gateway's ingest key (generic adapter) is in {town.ingest_key_file}"
+        )
+        self.stdout.write(
+            "Every resident has a pass (staff: Passes); the demo turnstile's key for "
+            f"POST /api/v1/gate/verify is in {town.gate_key_file}"
         )
         if options["seed_only"]:
             return

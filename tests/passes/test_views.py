@@ -1,0 +1,225 @@
+"""The screens: passes for workers, the resident's page, the gate page, the log, visitors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import time_machine
+from django.db import connection
+from django.test import Client
+
+from shouwang.core.services.people import PersonData, create_person
+from shouwang.passes.models import Pass, PassStatus, Scan, Visitor
+from shouwang.passes.services import issue
+from shouwang.passes.services.verify import Gate, check
+from tests.conftest import Town, login
+
+
+def test_the_pass_list_is_scoped_and_its_queries_are_pinned(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    issue.issue_for_compound(town.east_worker, town.east_compound)
+    issue.issue_for_compound(town.west_worker, town.west_compound)
+    for n in range(5):
+        create_person(None, town.east_home, PersonData.clean(f"王{n}号", "", ""))
+    issue.issue_for_compound(town.east_worker, town.east_compound)
+    client = login(town.east_worker)
+    with django_assert_max_num_queries(8):
+        page = client.get("/passes/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('data-testid="pass"') == 6
+    assert "李*" not in html  # the west community's resident
+    assert login(town.gate_guard).get("/passes/").status_code == 403
+
+
+def test_a_worker_finds_a_resident_and_issues_a_pass(town: Town) -> None:
+    client = login(town.east_worker)
+    found = client.get("/passes/", {"issue_to": "张三"}).content.decode()
+    assert f"/passes/issue/{town.east_person.pk}/" in found
+    form = client.get(f"/passes/issue/{town.east_person.pk}/")
+    assert form.status_code == 200
+    done = client.post(
+        f"/passes/issue/{town.east_person.pk}/",
+        {"kind": "resident", "compounds": [town.east_compound.pk]},
+    )
+    assert done.status_code == 200
+    assert 'data-testid="personal-link"' in done.content.decode()
+    assert Pass.objects.get().person == town.east_person
+    # A tenant without an end date: the form says so and nothing is issued.
+    again = client.post(
+        f"/passes/issue/{town.east_person.pk}/",
+        {"kind": "tenant", "compounds": [town.east_compound.pk]},
+    )
+    assert again.status_code == 200
+    assert Pass.objects.count() == 1
+    assert "error" in again.content.decode()
+    assert client.get(f"/passes/issue/{town.west_person.pk}/").status_code == 404
+
+
+def test_bulk_issue_shows_each_link_once(town: Town) -> None:
+    client = login(town.east_worker)
+    page = client.post("/passes/bulk/", {"compound": town.east_compound.pk})
+    assert page.content.decode().count('data-testid="personal-link"') == 1
+    page = client.post("/passes/bulk/", {"compound": town.west_compound.pk})
+    assert page.status_code == 200
+    assert Pass.objects.count() == 1
+
+
+def test_revoking_from_the_pass_page(town: Town) -> None:
+    p = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    client = login(town.east_worker)
+    client.post(f"/passes/{p.pk}/status/", {"action": "revoke", "reason": ""})
+    assert Pass.objects.get().status == PassStatus.ACTIVE
+    client.post(f"/passes/{p.pk}/status/", {"action": "revoke", "reason": "搬离"})
+    page = client.get(f"/passes/{p.pk}/").content.decode()
+    assert Pass.objects.get().status == PassStatus.REVOKED
+    assert "搬离" in page
+    assert login(town.west_worker).get(f"/passes/{p.pk}/").status_code == 404
+    link = client.post(f"/passes/{p.pk}/new-link/")
+    assert 'data-testid="personal-link"' in link.content.decode()
+
+
+def test_the_resident_page_needs_no_account_and_shows_the_code(town: Town) -> None:
+    issued = issue.issue_pass(town.east_worker, town.east_person)
+    page = Client().get(f"/p/{issued.link_token}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "张*明" in html
+    assert "张三明" not in html
+    assert "东风花园" in html
+    assert issued.pass_obj.code in html
+    assert "<svg" in html
+    assert "no-store" in page["Cache-Control"]
+    assert Client().get("/p/not-a-token/").status_code == 404
+    issue.revoke(town.east_worker, issued.pass_obj, "搬离")
+    revoked = Client().get(f"/p/{issued.link_token}/").content.decode()
+    assert issued.pass_obj.code not in revoked
+    assert 'data-testid="pass-state"' in revoked
+
+
+def test_the_dynamic_mode_fetches_a_fresh_code(town: Town) -> None:
+    issued = issue.issue_pass(town.east_worker, town.east_person)
+    with time_machine.travel("2026-03-02 01:00:00+00:00", tick=False) as clock:
+        page = Client().get(f"/p/{issued.link_token}/?mode=dynamic").content.decode()
+        assert "SWD:" in page
+        assert "resident.js" in page
+        first = Client().get(f"/p/{issued.link_token}/code").json()
+        clock.shift(31)
+        second = Client().get(f"/p/{issued.link_token}/code").json()
+    assert first["code"] != second["code"]
+    assert second["svg"].startswith("<svg")
+    gate = Gate(town.east_compound)
+    assert not check(gate, first["code"]).allowed
+
+
+def test_the_gate_page_is_for_guards(town: Town) -> None:
+    page = login(town.gate_guard).get("/gate/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="gate-config"' in html
+    assert "东风花园" in html
+    assert "向阳小区" not in html
+    assert "gate.js" in html
+    assert login(town.east_worker).get("/gate/").status_code == 403
+
+
+def test_the_access_log_searches_by_person_within_scope(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    east = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    west = issue.issue_pass(town.west_worker, town.west_person).pass_obj
+    for n in range(3):
+        check(Gate(town.east_compound, "东门"), east.code, direction="out" if n else "in")
+    check(Gate(town.west_compound), west.code)
+    check(Gate(town.east_compound), "junk")
+    client = login(town.east_worker)
+    with django_assert_max_num_queries(10):
+        page = client.get("/gate/log/", {"compound": town.east_compound.pk}).content.decode()
+    assert page.count('data-testid="scan"') == 4
+    assert 'data-testid="flow"' in page
+    found = client.get("/gate/log/", {"q": "张三"}).content.decode()
+    assert found.count('data-testid="scan"') == 3
+    assert client.get("/gate/log/", {"q": "李四"}).content.decode().count('data-testid="scan"') == 0
+    denied = client.get("/gate/log/", {"denied": "on"}).content.decode()
+    assert denied.count('data-testid="scan"') == 1
+    assert Scan.objects.count() == 5
+
+
+def test_the_guard_registers_a_visitor_with_a_pass(town: Town) -> None:
+    client = login(town.gate_guard)
+    form = client.get("/gate/visitors/").content.decode()
+    assert "东风花园3号楼2单元501" in form
+    assert "向阳小区" not in form
+    page = client.post(
+        "/gate/visitors/",
+        {
+            "name": "钱七",
+            "phone": "13700001111",
+            "household": town.east_home.pk,
+            "reason": "送餐",
+            "pass_hours": 2,
+        },
+    )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in html
+    assert "钱*" in html
+    visitor = Visitor.objects.get()
+    assert visitor.pass_issued.household == town.east_home
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM passes_visitor")
+        assert "13700001111" not in cursor.fetchone()[0]
+    listed = client.get("/gate/visitors/").content.decode()
+    assert "137****1111" in listed
+    assert "13700001111" not in listed
+    bad = client.post(
+        "/gate/visitors/",
+        {"name": "x", "phone": "12", "household": town.east_home.pk, "reason": "r"},
+    )
+    assert bad.status_code == 200
+    assert Visitor.objects.count() == 1
+
+
+def test_filtering_by_status_knows_expired_passes(town: Town) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    p = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    Pass.objects.filter(pk=p.pk).update(valid_until=timezone.now() - timedelta(days=1))
+    client = login(town.east_worker)
+    expired = client.get("/passes/", {"status": "expired"}).content.decode()
+    active = client.get("/passes/", {"status": "active"}).content.decode()
+    assert expired.count('data-testid="pass"') == 1
+    assert active.count('data-testid="pass"') == 0
+
+
+def test_the_visitor_list_queries_are_pinned(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    from shouwang.passes.services.visitors import register_visitor
+
+    for n in range(6):
+        register_visitor(
+            town.gate_guard,
+            name=f"访客{n}",
+            phone="13700001111",
+            household=town.east_home,
+            reason="探亲",
+            pass_hours=2 if n % 2 else 0,
+        )
+    client = login(town.gate_guard)
+    with django_assert_max_num_queries(12):
+        page = client.get("/gate/visitors/")
+    assert page.content.decode().count('data-testid="visitor"') == 6
+
+
+def test_admin_shows_passes_read_only(town: Town) -> None:
+    issue.issue_pass(town.east_worker, town.east_person)
+    town.admin.is_staff = True
+    town.admin.save()
+    client = login(town.admin)
+    for model in ("pass", "scan", "signingkey", "gatedevice", "visitor"):
+        assert client.get(f"/admin/passes/{model}/").status_code == 200
+    assert client.get("/admin/passes/pass/add/").status_code == 403
