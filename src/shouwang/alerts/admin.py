@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from shouwang.alerts import rules
 from shouwang.alerts.models import Channel, Delivery, RuleSetting, Subscription
 from shouwang.alerts.notify import channels, sender
-from shouwang.core.admin import AuditedAdmin
+from shouwang.core.admin import AuditedAdmin, ReadOnlyAdmin
 
 TARGET_HELP = _(
     "WeCom: wecombot://KEY · DingTalk: dingtalk://SECRET@TOKEN/ (SECRET is the SEC… signing "
@@ -142,7 +142,7 @@ class SubscriptionAdmin(AuditedAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeliveryAdmin(ReadOnlyAdmin):
     """The delivery log: what was sent where, what failed and why. Read-only."""
 
     list_display = [
@@ -179,15 +179,6 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("alert"), ordering="alert__title")
     def alert_title(self, obj: Delivery) -> str:
         return obj.alert.title
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_requeue_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("alerts.change_delivery"))

@@ -37,6 +37,20 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         super().delete_model(request, obj)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """For what only changes through actions (which validate, mask and audit) or never
+    changes at all (logs): the admin shows it and nothing more."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Area)
 class AreaAdmin(AuditedAdmin, TreeAdmin):  # type: ignore[misc]
     form = movenodeform_factory(Area)
@@ -58,7 +72,7 @@ class HouseholdAdmin(AuditedAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonAdmin(ReadOnlyAdmin):
     """Read-only: residents change through the roster import and the workers' screens, which
     validate, mask and audit; a bare admin form would show and store raw ID numbers."""
 
@@ -66,15 +80,6 @@ class PersonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["household__area"]
     fields = ("masked_name", "household", "masked_id_number", "masked_phone", "tags")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(User)
@@ -93,17 +98,8 @@ class UserAdmin(AuditedAdmin, _UserAdminBase):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditLogAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_label", "action", "target_type", "target_id", "source", "ip"]
     list_filter = ["action", "source"]
     search_fields = ["actor_label", "target_id", "action"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

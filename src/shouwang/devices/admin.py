@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.core.admin import AuditedAdmin
+from shouwang.core.admin import AuditedAdmin, ReadOnlyAdmin
 from shouwang.devices.adapters import ADAPTERS
 from shouwang.devices.models import DeadLetter, Device, DeviceKind, IngestKey
 from shouwang.devices.services import keys
@@ -166,19 +166,10 @@ class DeviceAdmin(AuditedAdmin):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeadLetterAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "adapter", "transport", "topic", "reason", "source"]
     list_filter = ["adapter", "transport"]
     search_fields = ["reason", "topic", "source"]
     date_hierarchy = "received_at"
     fields = ("received_at", "adapter", "transport", "topic", "source", "reason", "payload")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -4,51 +4,38 @@ gate_device`), never a bare edit."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from shouwang.core.admin import ReadOnlyAdmin
 from shouwang.passes.models import GateDevice, Pass, Scan, SigningKey, Visitor
 
 
-class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(SigningKey)
-class SigningKeyAdmin(ReadOnly):
+class SigningKeyAdmin(ReadOnlyAdmin):
     list_display = ["kid", "status", "created_at", "retired_at"]
 
 
 @admin.register(GateDevice)
-class GateDeviceAdmin(ReadOnly):
+class GateDeviceAdmin(ReadOnlyAdmin):
     list_display = ["name", "compound", "prefix", "active", "last_used_at", "last_synced_at"]
     exclude = ["key_hash"]
 
 
 @admin.register(Pass)
-class PassAdmin(ReadOnly):
+class PassAdmin(ReadOnlyAdmin):
     list_display = ["holder_name", "kind", "status", "valid_from", "valid_until", "kid"]
     list_filter = ["status", "kind"]
     exclude = ["person", "code", "link_hash"]
 
 
 @admin.register(Scan)
-class ScanAdmin(ReadOnly):
+class ScanAdmin(ReadOnlyAdmin):
     list_display = ["at", "compound", "gate", "direction", "allowed", "reason", "holder_name"]
     list_filter = ["allowed", "reason", "offline"]
     exclude = ["person"]
 
 
 @admin.register(Visitor)
-class VisitorAdmin(ReadOnly):
+class VisitorAdmin(ReadOnlyAdmin):
     list_display = ["masked_name", "masked_phone", "compound", "at"]
     exclude = ["name", "phone"]
