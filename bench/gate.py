@@ -25,7 +25,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from support import BenchError, free_port, listening, note
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432"
@@ -64,26 +65,6 @@ for done in issued[: max(1, count // 50)]:
 _, key = gates.create_gate_device(None, "压测闸机", compound)
 print(json.dumps({"key": key, "codes": [i.pass_obj.code for i in issued]}))
 """
-
-
-def note(text: str) -> None:
-    print(f"[bench] {text}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def run(env: dict[str, str], args: list[str], timeout: float) -> str:

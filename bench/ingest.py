@@ -31,7 +31,6 @@ import queue
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from support import BenchError, free_port, listening, note
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -69,21 +70,7 @@ INSERT_SQLITE = (
 )
 
 
-def note(text: str) -> None:
-    print(f"[bench] {text}", file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
 # --- processes ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
@@ -137,14 +124,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager
