@@ -14,20 +14,20 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from shouwang.core import audit, identity, roles
 from shouwang.core.models import Area, AreaKind, AuditLog, Household, Person, Tag
 from shouwang.core.permissions import require, require_area
 from shouwang.core.scoping import user_covers_area
 from shouwang.core.services.areas import add_area_node, address_of, ancestor_names
+from shouwang.core.services.exports import PersonalExport
 from shouwang.core.services.people import PersonData, id_index, phone_index
 
 # Header names seen in real rosters, mapped to our columns. Chinese first; English for the
@@ -548,46 +548,21 @@ def _apply_rows(
 def export_people(actor: Any, people: Iterable[Person], unmasked: bool = False) -> bytes:
     """An .xlsx of residents; masked unless the actor may reveal and asked for full values."""
     require(actor, roles.EXPORT)
-    if unmasked and actor is not None and not actor.has_perm(roles.REVEAL):
-        unmasked = False
     people = list(people)
     names = ancestor_names(list({p.household.area.pk: p.household.area for p in people}.values()))
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title="居民名单")
-    who = actor.get_username() if actor is not None else "system"
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    sheet.append(
-        [
-            _("Exported by %(who)s at %(when)s (%(kind)s)")
-            % {
-                "who": who,
-                "when": stamp,
-                "kind": _("full values") if unmasked else _("masked"),
-            }
-        ]
-    )
-    sheet.append(["序号", *TEMPLATE_HEADER[:3], "地址", "门牌号", "标签"])
+    export = PersonalExport(actor, "居民名单", unmasked)
+    export.append(["序号", *TEMPLATE_HEADER[:3], "地址", "门牌号", "标签"])
     for number, person in enumerate(people, start=1):
-        sheet.append(
+        export.append(
             [
                 number,
-                person.name if unmasked else person.masked_name,
-                (person.id_number or "") if unmasked else person.masked_id_number,
-                (person.phone or "") if unmasked else person.masked_phone,
+                *export.person_cells(person),
                 address_of(person.household.area, names),
                 person.household.door,
                 "、".join(t.name for t in person.tags.all()),
             ]
         )
-    book.properties.creator = who
-    book.properties.created = datetime.now(tz=timezone.get_current_timezone())
-    buffer = io.BytesIO()
-    book.save(buffer)
-    with transaction.atomic():
-        audit.record(
-            "roster.export", actor=actor, details={"count": len(people), "unmasked": unmasked}
-        )
-    return buffer.getvalue()
+    return export.finish("roster.export", {"count": len(people)})
 
 
 def template_rows() -> Iterator[list[str]]:

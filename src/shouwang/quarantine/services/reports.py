@@ -3,24 +3,21 @@ lists. Reads only; every query is scoped with `visible_to` by the caller's query
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from shouwang.alerts import rules as alert_rules
 from shouwang.alerts.models import Alert, AlertStatus
-from shouwang.core import audit, roles
 from shouwang.core.models import Area, AreaKind, Person
 from shouwang.core.permissions import require
 from shouwang.core.services.areas import address_of, ancestor_names
+from shouwang.core.services.exports import PersonalExport
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.quarantine import rules
 from shouwang.quarantine.models import Case, CaseMember, CaseStatus, HealthCheck
@@ -216,23 +213,12 @@ def export_cases(actor: Any, cases: QuerySet[Case], unmasked: bool = False) -> b
     """An .xlsx of cases, one row per person; masked unless the actor may reveal and asked
     for full values. Audited with the count, like the residents' export."""
     require(actor, EXPORT_CASES)
-    if unmasked and actor is not None and not actor.has_perm(roles.REVEAL):
-        unmasked = False
     rows = list(
         cases.select_related("area", "household", "device").prefetch_related("members__person")
     )
     names = ancestor_names(list({c.area.pk: c.area for c in rows}.values()))
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title="居家隔离")
-    who = actor.get_username() if actor is not None else "system"
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    sheet.append(
-        [
-            _("Exported by %(who)s at %(when)s (%(kind)s)")
-            % {"who": who, "when": stamp, "kind": _("full values") if unmasked else _("masked")}
-        ]
-    )
-    sheet.append(
+    export = PersonalExport(actor, "居家隔离", unmasked)
+    export.append(
         [
             _("Case"),
             _("Name"),
@@ -252,14 +238,10 @@ def export_cases(actor: Any, cases: QuerySet[Case], unmasked: bool = False) -> b
         members: list[Person | None] = [m.person for m in case.members.all()] or [None]
         for person in members:
             count += 1
-            sheet.append(
+            export.append(
                 [
                     case.pk,
-                    (person.name if unmasked else person.masked_name) if person else "",
-                    ((person.id_number or "") if unmasked else person.masked_id_number)
-                    if person
-                    else "",
-                    ((person.phone or "") if unmasked else person.masked_phone) if person else "",
+                    *export.person_cells(person),
                     address,
                     str(case.get_source_display()),
                     case.starts_on.isoformat(),
@@ -268,13 +250,4 @@ def export_cases(actor: Any, cases: QuerySet[Case], unmasked: bool = False) -> b
                     str(case.device) if case.device else "",
                 ]
             )
-    book.properties.creator = who
-    buffer = io.BytesIO()
-    book.save(buffer)
-    with transaction.atomic():
-        audit.record(
-            "quarantine.export",
-            actor=actor,
-            details={"cases": len(rows), "rows": count, "unmasked": unmasked},
-        )
-    return buffer.getvalue()
+    return export.finish("quarantine.export", {"cases": len(rows), "rows": count})
