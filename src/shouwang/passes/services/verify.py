@@ -201,7 +201,7 @@ def _quarantined(person_id: int, compound_id: int, at: datetime, live: bool) -> 
         holders = Pass.objects.filter(
             compounds=compound_id, status=PassStatus.ACTIVE, person__isnull=False
         ).values_list("person_id", flat=True)
-        taken = (at, frozenset(quarantined_person_ids(set(holders), at)))
+        taken = (at, frozenset(quarantined_person_ids(holders, at)))
         if len(_snapshots) > 10_000:
             _snapshots.clear()
         _snapshots[compound_id] = taken
