@@ -1,0 +1,79 @@
+"""The scoping matrix for the quarantine and passes apps: every role × their object pages and
+API × inside and outside the role's areas. Same rules as tests/core/test_scoping.py: out of
+scope is 404, a role without the work is 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from shouwang.passes.models import Pass
+from shouwang.passes.services.issue import issue_pass
+from shouwang.quarantine.models import Case, Source
+from shouwang.quarantine.services.cases import CaseData, start_case
+from tests.conftest import Town, login
+
+
+@dataclass
+class Objects:
+    case: dict[str, Case]
+    pass_: dict[str, Pass]
+
+
+@pytest.fixture
+def objects(town: Town) -> Objects:
+    cases, passes = {}, {}
+    for side in ("east", "west"):
+        person = getattr(town, f"{side}_person")
+        cases[side] = start_case(
+            None,
+            person.household,
+            CaseData(people=[person], source=Source.CLOSE_CONTACT, no_device_reason="缺货"),
+        )
+        passes[side] = issue_pass(None, person).pass_obj
+    return Objects(cases, passes)
+
+
+Endpoint = tuple[str, str, Callable[[Objects, str], str]]
+
+ENDPOINTS: list[Endpoint] = [
+    ("case page", "quarantine", lambda o, s: f"/quarantine/cases/{o.case[s].pk}/"),
+    ("case notice", "quarantine", lambda o, s: f"/quarantine/cases/{o.case[s].pk}/notice/"),
+    ("api case", "quarantine", lambda o, s: f"/api/v1/quarantine/cases/{o.case[s].pk}"),
+    ("pass page", "passes", lambda o, s: f"/passes/{o.pass_[s].pk}/"),
+]
+
+# role → the side it sees, and the apps its role works in.
+ROLES = {
+    "admin": ("both", {"quarantine", "passes"}),
+    "town_operator": ("both", {"quarantine", "passes"}),
+    "east_worker": ("east", {"quarantine", "passes"}),
+    "west_worker": ("west", {"quarantine", "passes"}),
+    "gate_guard": ("east", set()),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
+@pytest.mark.parametrize("side", ["east", "west"])
+def test_matrix(town: Town, objects: Objects, role: str, endpoint: Endpoint, side: str) -> None:
+    name, app, url_for = endpoint
+    sees, works_in = ROLES[role]
+    status = login(getattr(town, role)).get(url_for(objects, side)).status_code
+    if app not in works_in:
+        expected = 403
+    elif sees in ("both", side):
+        expected = 200
+    else:
+        expected = 404
+    assert status == expected, f"{role} {name} {side}: {status}"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e[0] for e in ENDPOINTS])
+def test_anonymous_gets_login_or_401(objects: Objects, endpoint: Endpoint) -> None:
+    name, _, url_for = endpoint
+    url = url_for(objects, "east")
+    assert Client().get(url).status_code == (401 if url.startswith("/api/") else 302), name
