@@ -252,6 +252,8 @@ def gate(request: HttpRequest) -> HttpResponse:
             "offline": _("Checked offline"),
             "lists": _("Keys and lists fetched"),
             "ago": _("%(n)s min ago"),
+            # Gate handsets often have no emoji font: words, not symbols.
+            "counts": _("%(keys)s keys, %(denied)s passes on the deny list"),
             "queued": _("%(n)s scans waiting to upload"),
             "no_lists": _("No keys yet: connect once to fetch them"),
             "relogin": _("Not logged in any more: log in again"),

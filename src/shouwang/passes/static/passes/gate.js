@@ -75,7 +75,8 @@
     } else {
       const minutes = Math.floor((Date.now() - got.fetched_at) / 60000);
       box.textContent = `${T.lists} ${T.ago.replace("%(n)s", minutes)} · ` +
-        `${new Date(got.fetched_at).toLocaleString()} · ${got.keys.length} 🔑 · ${got.revoked.length} ⛔`;
+        `${new Date(got.fetched_at).toLocaleString()} · ` +
+        T.counts.replace("%(keys)s", got.keys.length).replace("%(denied)s", got.revoked.length);
       box.dataset.fetchedAt = String(got.fetched_at);
       box.classList.toggle("stale", Date.now() - got.fetched_at > STALE_AFTER_MS);
     }
