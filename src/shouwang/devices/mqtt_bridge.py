@@ -8,11 +8,13 @@ aiomqtt exposes it (aiomqtt issue #345). A crash between receipt and commit, or 
 and acknowledgement, makes the broker deliver the message again; the ingest path's dedup keys
 (and, for Zigbee2MQTT, "same as the device's last message") store it once.
 
-Batching never waits on a timer: the first message starts a batch, whatever else has already
-arrived joins it (up to SHOUWANG_MQTT_BATCH_MAX), the batch is decoded and stored in one
-`ingest()` call on a dedicated worker thread (the ORM is synchronous), and then every message of
-it is acknowledged. One message alone goes through in about a millisecond; under load the
-batches grow by themselves while the previous one commits.
+Batching never waits on a timer: each message is parsed and decoded by its adapter as it
+arrives (on the event loop's thread, bypassing aiomqtt's per-message machinery), the first one
+starts a batch, whatever else has already arrived joins it (up to SHOUWANG_MQTT_BATCH_MAX), the
+batch is stored in one `ingest()` call on a dedicated worker thread (the ORM is synchronous) that
+keeps its database connection, and then its PUBACKs are written together. One message alone goes
+through in about a millisecond; under load the batches grow by themselves (and are decoded)
+while the previous one commits.
 
 Bad input never stops the stream: a message on a topic no adapter is configured for, or one its
 adapter cannot decode, becomes a dead letter and is acknowledged with its batch. A database that
@@ -34,13 +36,15 @@ import logging
 import random
 import signal
 import ssl
+import struct
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -54,7 +58,7 @@ from django.db import (
     connections,
     transaction,
 )
-from django.utils import timezone
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -80,6 +84,11 @@ UNROUTED = "unrouted"
 # A batch failing this many times in a row for a reason other than the database being
 # unreachable is split up message by message, so one bad message cannot block the stream.
 ISOLATE_AFTER = 3
+
+# Topics remembered with their route; forgotten all at once beyond this many.
+ROUTE_CACHE_MAX = 65536
+# PUBACK for a message id: the short form MQTT 5 allows for success without properties.
+_PUBACK = struct.Struct("!BBH")
 
 IngestFunction = Callable[[Sequence[Incoming], str], IngestResult]
 
@@ -270,11 +279,115 @@ class BridgeStats:
     last_batch_size: int = 0
 
 
+class Received(NamedTuple):
+    """One MQTT message as the bridge takes it from the broker."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+
+
+class _Inbox:
+    """Where the paho client puts the messages it reads, decoded; the bridge takes them in batches.
+
+    It replaces aiomqtt's per-message path (a paho MQTTMessage with its MQTT 5 Properties
+    object, an aiomqtt Message and Topic, an asyncio queue and a task per await), which cost
+    more than storing the message. The common PUBLISH (QoS 0 or 1, no MQTT 5 properties, a
+    topic that is valid UTF-8) is parsed here; any other goes through paho as before and
+    reaches `on_message`. Both run on the event loop's thread, where aiomqtt reads the socket,
+    and so does `decode`: messages are decoded as they arrive, while the worker thread is
+    storing the previous batch.
+    """
+
+    def __init__(self, client: paho.Client, decode: Callable[[Received], _Item]) -> None:
+        self.items: deque[_Item] = deque()
+        self._decode = decode
+        self._client = client
+        self._waiter: asyncio.Future[None] | None = None
+        self._paho_handle_publish: Callable[[], MQTTErrorCode] = client._handle_publish
+        client.on_message = self._on_message
+        # Only with manual acknowledgements (we never let paho acknowledge on receipt) and
+        # MQTT 5 (the properties length we look at exists only there).
+        if client._manual_ack and client._protocol == paho.MQTTv5:
+            client._handle_publish = self._handle_publish  # type: ignore[method-assign]
+
+    def wait(self) -> asyncio.Future[None]:
+        """A future done when a message arrives."""
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
+    def take(self, most: int) -> list[_Item]:
+        items = self.items
+        if len(items) <= most:
+            batch = list(items)
+            items.clear()
+            return batch
+        return [items.popleft() for _ in range(most)]
+
+    def _add(self, message: Received) -> None:
+        self.items.append(self._decode(message))
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        packet = self._client._in_packet
+        header = packet["command"]
+        data = packet["packet"]
+        qos = (header & 0x06) >> 1
+        topic_end = 2 + int.from_bytes(data[:2], "big")
+        properties = topic_end + 2 if qos else topic_end
+        # Anything unusual (QoS 2, properties, an empty topic: a topic alias) is paho's to do,
+        # a malformed packet included.
+        if qos > 1 or topic_end == 2 or properties >= len(data) or data[properties] != 0:
+            return self._paho_handle_publish()
+        try:
+            topic = data[2:topic_end].decode()
+        except UnicodeDecodeError:
+            return self._paho_handle_publish()
+        mid = (data[topic_end] << 8 | data[topic_end + 1]) if qos else 0
+        self._add(Received(topic, bytes(data[properties + 1 :]), qos, mid))
+        # Not acknowledged: manual ack, after the commit.
+        return paho.MQTT_ERR_SUCCESS
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        self._add(Received(message.topic, bytes(message.payload), message.qos, message.mid))
+
+
+def _acknowledge(client: paho.Client, items: Sequence[_Item]) -> None:
+    """PUBACKs in the order the messages came (as MQTT requires), written together."""
+    pubacks = bytearray()
+    for item in items:
+        message = item.message
+        if message.qos == 1:
+            pubacks += _PUBACK.pack(paho.PUBACK, 2, message.mid)
+        elif message.qos == 2:
+            _queue(client, pubacks)
+            pubacks = bytearray()
+            code = client.ack(message.mid, message.qos)
+            if code != paho.MQTT_ERR_SUCCESS:
+                raise aiomqtt.MqttCodeError(code, "could not acknowledge a message")
+    _queue(client, pubacks)
+
+
+def _queue(client: paho.Client, packets: bytearray) -> None:
+    # paho writes what it queued as one stream of bytes: several PUBACKs go out as one write.
+    if packets:
+        code = client._packet_queue(paho.PUBACK, bytes(packets), 0, 0)
+        if code != paho.MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(code, "could not acknowledge a message")
+
+
 @dataclass
 class _Item:
-    """One MQTT message of a batch, decoded (or not) in the worker thread."""
+    """One MQTT message of a batch, decoded (or not) as it arrived."""
 
-    message: aiomqtt.Message
+    message: Received
     topic: str
     received_at: datetime
     adapter_name: str = ""
@@ -297,8 +410,7 @@ class Bridge:
         self,
         settings: BridgeSettings,
         *,
-        after_commit: Callable[[Sequence[aiomqtt.Message], IngestResult], Awaitable[None]]
-        | None = None,
+        after_commit: Callable[[Sequence[Received], IngestResult], Awaitable[None]] | None = None,
         ingest_function: IngestFunction = ingest,
     ) -> None:
         if not settings.routes:
@@ -310,6 +422,8 @@ class Bridge:
         self._stopping = asyncio.Event()
         self._after_commit = after_commit
         self._ingest = ingest_function
+        # Event loop thread only: each topic's route, looked up once.
+        self._routes: dict[str, Route | None] = {}
 
     def stop(self) -> None:
         self._stopping.set()
@@ -362,7 +476,7 @@ class Bridge:
             executor.shutdown(wait=not _cancelling())
         log.info("MQTT bridge stopped")
 
-    def _client(self) -> aiomqtt.Client:
+    def _client(self) -> tuple[aiomqtt.Client, _Inbox]:
         settings = self.settings
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = settings.session_expiry
@@ -386,10 +500,11 @@ class Bridge:
         # Before connecting: a resumed session delivers its backlog right after CONNACK, before
         # `async with` hands the client back, and paho would acknowledge all of it on receipt.
         client._client.manual_ack_set(True)
-        return client
+        return client, _Inbox(client._client, self._decode)
 
     async def _session(self, executor: ThreadPoolExecutor) -> None:
-        async with self._client() as client:
+        client, inbox = self._client()
+        async with client:
             self.stats.connects += 1
             await self._subscribe(client)
             log.info(
@@ -398,7 +513,7 @@ class Bridge:
                 ", ".join(self.settings.subscriptions()),
             )
             self.ready.set()
-            await self._consume(client, executor)
+            await self._consume(client, inbox, executor)
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         # Retained messages only for a new subscription: a reconnect must not replay every
@@ -415,66 +530,57 @@ class Bridge:
             if value == 0:
                 log.warning("the broker granted only QoS 0 for %r: messages may be lost", topic)
 
-    async def _consume(self, client: aiomqtt.Client, executor: ThreadPoolExecutor) -> None:
+    async def _consume(
+        self, client: aiomqtt.Client, inbox: _Inbox, executor: ThreadPoolExecutor
+    ) -> None:
         loop = asyncio.get_running_loop()
         stop_waiter = asyncio.ensure_future(self._stopping.wait())
         try:
             while not self.stopping:
-                first = await self._next_message(client, stop_waiter)
-                if first is None:
+                if not inbox.items and not await self._arrival(client, inbox, stop_waiter):
                     return
-                items = [_Item(first, first.topic.value, timezone.now())]
-                # Whatever has already arrived joins the batch; nothing waits for more.
-                queue = client._queue
-                while len(items) < self.settings.batch_max and not queue.empty():
-                    message = queue.get_nowait()
-                    items.append(_Item(message, message.topic.value, timezone.now()))
+                # Whatever has already arrived makes the batch; nothing waits for more.
+                items = inbox.take(self.settings.batch_max)
                 result = await self._commit(loop, executor, items)
                 if result is None:
                     return  # stopping while the database was failing: left unacknowledged
                 if self._after_commit is not None:
                     await self._after_commit([item.message for item in items], result)
                 _check_connected(client)
-                for item in items:
-                    # PUBACKs go out in the order the messages came, as MQTT requires.
-                    code = client._client.ack(item.message.mid, item.message.qos)
-                    if code != paho.MQTT_ERR_SUCCESS:
-                        raise aiomqtt.MqttCodeError(code, "could not acknowledge a message")
+                _acknowledge(client._client, items)
                 self._count(items, result)
         finally:
             stop_waiter.cancel()
 
-    async def _next_message(
-        self, client: aiomqtt.Client, stop_waiter: asyncio.Future[Any]
-    ) -> aiomqtt.Message | None:
-        queue = client._queue
-        if not queue.empty():
-            return queue.get_nowait()
-        receive = asyncio.ensure_future(anext(client.messages))
-        done, _ = await asyncio.wait({receive, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if receive in done:
-            return receive.result()
-        # A message that arrives just now is not stored, so not acknowledged: the broker delivers
-        # it again next time.
-        receive.cancel()
-        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-            await receive
-        return None
+    async def _arrival(
+        self, client: aiomqtt.Client, inbox: _Inbox, stop_waiter: asyncio.Future[Any]
+    ) -> bool:
+        """Wait for a message: True when one is in `inbox`, False when stopping."""
+        arrived = inbox.wait()
+        lost = client._disconnected
+        await asyncio.wait({arrived, lost, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if inbox.items:
+            return True
+        if lost.done():
+            cause = None if lost.cancelled() else lost.exception()
+            raise aiomqtt.MqttError("Disconnected during message iteration") from cause
+        # Stopping. A message that arrives just now is not stored, so not acknowledged: the
+        # broker delivers it again next time.
+        return False
 
     async def _commit(
-        self, loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, items: list[_Item]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        executor: ThreadPoolExecutor,
+        items: list[_Item],
     ) -> IngestResult | None:
         """Store the batch, retrying while the database fails; None if stopped meanwhile."""
-        decoded = False
         attempts = 0
         # Consecutive failures that are not "the database is unreachable".
         failures = 0
         while True:
             isolate = failures >= ISOLATE_AFTER
             try:
-                if not decoded:
-                    await loop.run_in_executor(executor, self._decode, items)
-                    decoded = True
                 work = self._store_each if isolate else self._store
                 return await loop.run_in_executor(executor, work, items)
             except Exception as exc:
@@ -493,33 +599,43 @@ class Bridge:
             if await self._sleep_unless_stopped(delay):
                 return None
 
+    # --- the event loop thread, as messages arrive ---------------------------------------------
+
     def _route(self, topic: str) -> Route | None:
-        for route in self.settings.routes:
-            if route.matches(topic):
-                return route
-        return None
+        routes = self._routes
+        try:
+            return routes[topic]
+        except KeyError:
+            pass
+        if len(routes) >= ROUTE_CACHE_MAX:
+            routes.clear()
+        found = routes[topic] = next((r for r in self.settings.routes if r.matches(topic)), None)
+        return found
+
+    def _decode(self, message: Received) -> _Item:
+        # Adapters are pure functions of topic and payload (no database).
+        topic = message.topic
+        item = _Item(message, topic, datetime.now(UTC))
+        route = self._route(topic)
+        if route is None:
+            item.adapter_name = UNROUTED
+            item.reason = "the topic matches no adapter in SHOUWANG_MQTT_TOPICS"
+            return item
+        item.adapter_name = route.adapter_name
+        try:
+            readings = route.adapter.decode_mqtt(topic, message.payload)
+        except DecodeError as exc:
+            item.reason = exc.reason
+        except Exception as exc:
+            # An adapter bug, not the sender's fault; keep the message for a person to see.
+            log.exception("adapter %s failed on a message", route.adapter_name)
+            item.reason = f"adapter error: {type(exc).__name__}: {exc}"
+        else:
+            received_at = item.received_at
+            item.incoming = [Incoming(reading, received_at) for reading in readings]
+        return item
 
     # --- the worker thread -------------------------------------------------------------------
-
-    def _decode(self, items: list[_Item]) -> None:
-        for item in items:
-            route = self._route(item.topic)
-            if route is None:
-                item.adapter_name = UNROUTED
-                item.reason = "the topic matches no adapter in SHOUWANG_MQTT_TOPICS"
-                continue
-            item.adapter_name = route.adapter_name
-            try:
-                readings = route.adapter.decode_mqtt(item.topic, item.message.payload)
-            except DecodeError as exc:
-                item.reason = exc.reason
-                continue
-            except Exception as exc:
-                # An adapter bug, not the sender's fault; keep the message for a person to see.
-                log.exception("adapter %s failed on a message", route.adapter_name)
-                item.reason = f"adapter error: {type(exc).__name__}: {exc}"
-                continue
-            item.incoming = [Incoming(reading, item.received_at) for reading in readings]
 
     def _store(self, items: list[_Item]) -> IngestResult:
         with _fresh_connection(), transaction.atomic():
