@@ -31,12 +31,17 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connections
@@ -136,3 +141,56 @@ def logged_in(page: Page, live_server: LiveServer, user: Any, password: str) -> 
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/$"))
     expect(page.get_by_test_id("logout")).to_be_visible()
     return page
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@dataclass
+class ThreadedServer:
+    """The real ASGI app under uvicorn in a thread of the test process (live_server is WSGI):
+    for SSE, the gate's fast path, and a server a test can stop and start again on the same
+    port (the page's origin, and its localStorage, stay the same)."""
+
+    port: int = field(default_factory=free_port)
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+    # 5xx answers a test's pages saw, to fail the test with.
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from shouwang.asgi import application
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                application,
+                host="127.0.0.1",
+                port=self.port,
+                lifespan="off",
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:  # uvicorn offers a flag, no event to wait on
+            assert self.thread.is_alive(), "uvicorn stopped"
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.server is None or self.thread is None:
+            return
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "uvicorn did not stop"
+        self.server = self.thread = None

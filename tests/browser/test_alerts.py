@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from django.db import connection
 from django.utils import timezone, translation
 from playwright.sync_api import Browser, Page, Response, expect
@@ -34,7 +31,7 @@ from shouwang.alerts import bus
 from shouwang.alerts.models import Alert, AlertStatus, Watch, WatchKind
 from shouwang.devices.services.keys import create_ingest_key
 from shouwang.devices.services.lifecycle import install_device, register_device
-from tests.browser.conftest import logged_in, zh
+from tests.browser.conftest import ThreadedServer, logged_in, zh
 from tests.conftest import PASSWORD, Town
 
 pytestmark = pytest.mark.browser
@@ -54,43 +51,17 @@ class Served:
     url: str
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def asgi_server(
     town: Town, monkeypatch: pytest.MonkeyPatch, django_db_serialized_rollback: None
 ) -> Iterator[Served]:
-    from shouwang.asgi import application
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     monkeypatch.setattr(bus, "LINGER_SECONDS", 0.0)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield Served(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "uvicorn did not stop"
+    server = ThreadedServer()
+    server.start()
+    yield Served(server.url)
+    server.stop()
 
 
 def _new_page(browser: Browser, served: Served, errors: list[str]) -> Page:

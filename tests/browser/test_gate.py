@@ -12,21 +12,16 @@ lists it keeps in localStorage, stay the same.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from django.db import connection
 from playwright.sync_api import Browser, Page, Response, expect
 
 from shouwang.core.services.people import PersonData, create_person
 from shouwang.passes.models import Scan
 from shouwang.passes.services import issue
-from tests.browser.conftest import logged_in, zh
+from tests.browser.conftest import ThreadedServer, logged_in, zh
 from tests.conftest import PASSWORD, Town
 
 pytestmark = pytest.mark.browser
@@ -34,65 +29,17 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-@dataclass
-class Restartable:
-    port: int
-    server: uvicorn.Server | None = None
-    thread: threading.Thread | None = None
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        from shouwang.asgi import application
-
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                application,
-                host="127.0.0.1",
-                port=self.port,
-                lifespan="off",
-                log_level="warning",
-                timeout_graceful_shutdown=2,
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-gate", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert self.thread.is_alive(), "uvicorn stopped"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.server is None or self.thread is None:
-            return
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive(), "uvicorn did not stop"
-        self.server = self.thread = None
-
-
 @pytest.fixture
-def served(town: Town, monkeypatch: pytest.MonkeyPatch) -> Iterator[Restartable]:
+def served(town: Town, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadedServer]:
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    server = Restartable(_free_port())
+    server = ThreadedServer()
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def gate_page(browser: Browser, served: Restartable) -> Iterator[Page]:
+def gate_page(browser: Browser, served: ThreadedServer) -> Iterator[Page]:
     context = browser.new_context(locale="zh-CN", base_url=served.url)
 
     def on_response(response: Response) -> None:
@@ -122,7 +69,7 @@ def lists_fetched(page: Page) -> None:
 
 
 def test_resident_code_at_the_gate_online_and_offline(
-    town: Town, served: Restartable, gate_page: Page
+    town: Town, served: ThreadedServer, gate_page: Page
 ) -> None:
     issued = issue.issue_pass(town.east_worker, town.east_person)
     neighbour = create_person(None, town.east_home, PersonData.clean("王五", "", ""))
