@@ -173,9 +173,14 @@ SHOUWANG_DATA_KEYS = config.data_keys()
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_errors": {"()": "shouwang.core.logs.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": config.env("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # An ordinary 403/404 is one line in the log, not a traceback.
+        "django.request": {"filters": ["client_errors"]},
+    },
 }
 
 ADMIN_SITE_HEADER = _("Shouwang administration")

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from shouwang.alerts import views as alert_views
@@ -23,6 +25,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Browsers and the admin ask for /favicon.ico whatever a page links: the app's own icon.
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("core/favicon.svg"), permanent=True)),
+    ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("areas/", views.area_tree, name="area-tree"),
     path("areas/<int:pk>/", views.area_detail, name="area-detail"),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from django.test import Client
+
 from shouwang.core.models import AuditLog, Person
 from tests.conftest import Town, login
 
@@ -14,10 +19,15 @@ def test_home_page_per_role(town: Town) -> None:
     operator = login(town.town_operator).get("/").content.decode()
     assert "东风社区" in operator
     assert "向阳社区" in operator
-    guard = login(town.gate_guard).get("/").content.decode()
+    # A guard's home is the gate itself (their compound), with no resident search.
+    guard_client = login(town.gate_guard)
+    home = guard_client.get("/")
+    assert (home.status_code, home["Location"]) == (302, "/gate/")
+    guard = guard_client.get("/", follow=True).content.decode()
+    assert 'id="gate-config"' in guard
     assert "东风花园" in guard
     assert "导入居民名单" not in guard
-    assert 'name="q"' not in guard  # no resident search for a guard
+    assert 'name="q"' not in guard
 
 
 def test_worker_adds_a_resident_and_bad_input_names_the_field(town: Town) -> None:
@@ -118,3 +128,23 @@ def test_not_found_page_speaks_chinese(town: Town) -> None:
     response = login(town.east_worker).get(f"/people/{town.west_person.pk}/")
     assert response.status_code == 404
     assert "不存在" in response.content.decode() or "未找到" in response.content.decode()
+
+
+def test_an_ordinary_403_or_404_logs_one_line_without_a_traceback(town: Town, caplog: Any) -> None:
+    client = login(town.gate_guard)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get("/passes/").status_code == 403
+        assert client.get(f"/people/{town.west_person.pk}/").status_code == 403
+        assert login(town.east_worker).get(f"/people/{town.west_person.pk}/").status_code == 404
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.status_code for r in records] == [403, 403, 404]  # type: ignore[attr-defined]
+    assert all(r.exc_info is None for r in records)
+    assert "Traceback" not in caplog.text
+
+
+def test_the_app_serves_its_own_favicon(client: Client, town: Town) -> None:
+    answer = client.get("/favicon.ico", follow=True)
+    assert answer.status_code == 200
+    assert b"<svg" in b"".join(answer.streaming_content)  # type: ignore[attr-defined]
+    page = login(town.east_worker).get("/").content.decode()
+    assert 'rel="icon" href="/static/core/favicon.svg"' in page

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import time_machine
 from django.db import connection
 from django.test import Client
 
+from shouwang.core.models import Role
 from shouwang.core.services.people import PersonData, create_person
+from shouwang.core.services.staff import create_staff
 from shouwang.passes.models import Pass, PassStatus, Scan, Visitor
 from shouwang.passes.services import issue
 from shouwang.passes.services.verify import Gate, check
-from tests.conftest import Town, login
+from tests.conftest import PASSWORD, Town, login
 
 
 def test_the_pass_list_is_scoped_and_its_queries_are_pinned(
@@ -144,6 +147,33 @@ def test_the_access_log_searches_by_person_within_scope(
     denied = client.get("/gate/log/", {"denied": "on"}).content.decode()
     assert denied.count('data-testid="scan"') == 1
     assert Scan.objects.count() == 5
+
+
+def test_the_guards_access_log_links_only_to_pages_a_guard_may_open(town: Town) -> None:
+    east = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    check(Gate(town.east_compound, "东门"), east.code)
+    guard = login(town.gate_guard)
+    page = guard.get("/gate/log/").content.decode()
+    assert page.count('data-testid="scan"') == 1
+    assert "张*明" in page
+    assert f"/passes/{east.pk}/" not in page
+    assert guard.get(f"/passes/{east.pk}/").status_code == 403
+    worker_page = login(town.east_worker).get("/gate/log/").content.decode()
+    assert f'href="/passes/{east.pk}/"' in worker_page
+    # Every link on the guard's pages opens for the guard: no 403 in normal use.
+    for url in ("/gate/", "/gate/log/", "/gate/visitors/"):
+        html = guard.get(url).content.decode()
+        for href in set(re.findall(r'href="(/[^"#?]*)', html)):
+            if href.startswith(("/static/", "/i18n/")):
+                continue
+            assert guard.get(href).status_code in (200, 302), f"{url} links to {href}"
+
+
+def test_a_guard_without_a_compound_is_told_so_not_refused(town: Town) -> None:
+    lone = create_staff(None, "lone-guard", PASSWORD, Role.GATE_GUARD, [])
+    page = login(lone).get("/", follow=True)
+    assert page.status_code == 200
+    assert 'data-testid="no-compound"' in page.content.decode()
 
 
 def test_the_guard_registers_a_visitor_with_a_pass(town: Town) -> None:

@@ -56,6 +56,9 @@ def _search_text(request: HttpRequest, token: str | None) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     """One page per role: what this person's work starts from."""
     user: Any = request.user
+    if user.role == Role.GATE_GUARD:
+        # A guard's whole job is the gate: no detour through a page of area cards.
+        return redirect("gate")
     top = area_service.visible_roots(user)
     context: dict[str, Any] = {"role": user.role or ("platform_admin" if user.is_superuser else "")}
     if user.has_perm(roles.VIEW_AREAS):

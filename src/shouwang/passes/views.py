@@ -237,7 +237,8 @@ def resident_code(request: HttpRequest, token: str) -> JsonResponse:
 def gate(request: HttpRequest) -> HttpResponse:
     compounds = list(forms.compounds_for(request.user).only("id", "name"))
     if not compounds:
-        raise PermissionDenied(_("No compound is assigned to you."))
+        # The guard's home page leads here: say what is wrong instead of a bare 403.
+        return render(request, "passes/gate_unassigned.html")
     reasons = {r.value: str(r.label) for r in Reason}
     config = {
         "compounds": [{"id": c.pk, "name": c.name} for c in compounds],
@@ -260,6 +261,7 @@ def gate(request: HttpRequest) -> HttpResponse:
             "error": _("The server refused the request"),
             "no_camera": _("This browser cannot read codes with the camera."),
             "photo_failed": _("No code could be read from the photo."),
+            "directions": {"in": _("In"), "out": _("Out")},
         },
     }
     return render(

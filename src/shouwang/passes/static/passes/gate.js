@@ -254,7 +254,7 @@
     $("verdict-reason").textContent = config.reasons[verdict.reason] || verdict.message || verdict.reason;
     $("verdict-offline").textContent = offline ? T.offline : "";
     const row = document.createElement("li");
-    row.textContent = `${new Date().toLocaleTimeString()} · ${direction} · ` +
+    row.textContent = `${new Date().toLocaleTimeString()} · ${T.directions[direction] || direction} · ` +
       `${verdict.allowed ? "✔" : "✖"} ${verdict.name || ""} · ` +
       `${config.reasons[verdict.reason] || verdict.message || verdict.reason}` +
       (offline ? ` · ${T.offline}` : "");
