@@ -1,7 +1,7 @@
 """Door opening to alert on the console: latency from the ingest request to the SSE event.
 
 Runs the embedded shape: `shouwang serve` (uvicorn, SQLite in WAL) in a subprocess with a fresh
-SHOUWANG_VAR_DIR, seeded by `shouwang alert_bench_seed`. Then, all on 127.0.0.1:
+SHOUWANG_VAR_DIR, seeded by `bench/seed.py alert-latency`. Then, all on 127.0.0.1:
 - a console: one SSE client on /alerts/stream, logged in as the seeded worker;
 - background load: door events for sensors of households under no watch, posted to
   /api/v1/ingest/generic in batches (default 500 events/s as 10 batches of 50), over a few
@@ -317,8 +317,9 @@ def main() -> None:
         )
         seeded = subprocess.run(  # noqa: S603
             [
-                SHOUWANG,
-                "alert_bench_seed",
+                ROOT / ".venv" / "bin" / "python",
+                ROOT / "bench" / "seed.py",
+                "alert-latency",
                 f"--probes={args.probes}",
                 f"--background={args.background}",
             ],
