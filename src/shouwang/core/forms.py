@@ -47,7 +47,7 @@ class PeopleFilterForm(forms.Form):
 
 
 class HouseholdFilterForm(forms.Form):
-    q = forms.CharField(label=_("Door number"), required=False, max_length=40)
+    q = forms.CharField(label=_("Door number"), required=False, max_length=60)
     area = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

@@ -31,6 +31,7 @@ from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
 from shouwang.core.services import roster
+from shouwang.core.services.address_search import address_filter
 
 _SEARCHES = "resident_searches"
 
@@ -141,7 +142,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     if area is not None:
         queryset = queryset.filter(area__path__startswith=area.path)
     if form.cleaned_data.get("q"):
-        queryset = queryset.filter(door__icontains=form.cleaned_data["q"])
+        queryset = queryset.filter(address_filter(request.user, form.cleaned_data["q"]))
     # Meta.ordering does not apply to GROUP BY queries: order explicitly for stable pages.
     page = page_of(
         request,

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from shouwang.core import roles
 from shouwang.core.models import Household, Person
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
+from shouwang.core.services.address_search import address_filter
 from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.devices.services.lifecycle import find_device
 from shouwang.quarantine.forms import (
@@ -175,7 +175,7 @@ def choose_household(request: HttpRequest) -> HttpResponse:
     if text:
         found = list(
             Household.objects.visible_to(request.user)
-            .filter(Q(door__icontains=text) | Q(area__name__icontains=text))
+            .filter(address_filter(request.user, text))
             .select_related("area")
             .order_by("area__path", "door")[:30]
         )
@@ -471,7 +471,7 @@ def care_list(request: HttpRequest) -> HttpResponse:
     if text and request.user.has_perm(MANAGE_CARE):
         found = list(
             Person.objects.visible_to(request.user)
-            .filter(Q(household__door__icontains=text) | Q(household__area__name__icontains=text))
+            .filter(address_filter(request.user, text, prefix="household__"))
             .select_related("household__area")
             .prefetch_related("tags")
             .order_by("household__area__path", "household__door")[:30]
