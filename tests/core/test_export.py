@@ -26,13 +26,33 @@ def test_export_is_masked_and_names_who_exported(town: Town) -> None:
     assert len(rows) == 3  # title, header, the one resident of the worker's community
     entry = AuditLog.objects.get(action="roster.export")
     assert entry.actor == town.east_worker
-    assert entry.details == {"count": 1, "unmasked": False}
+    assert entry.details == {"count": 1, "unmasked": False, "reason": ""}
+    assert response["Content-Disposition"].startswith('attachment; filename="residents-2')
 
 
-def test_full_values_only_for_roles_that_may_reveal(town: Town) -> None:
-    rows = _rows(login(town.east_worker).post("/people/export/", {"unmasked": "1"}).content)
+def test_full_values_need_a_reason_kept_in_the_audit_and_on_the_file(town: Town) -> None:
+    client = login(town.east_worker)
+    for blank in ({"unmasked": "1"}, {"unmasked": "1", "reason": "   "}):
+        refused = client.post("/people/export/", {**blank, "back": "tag=1"})
+        assert refused.status_code == 302
+        assert refused["Location"] == "/people/?tag=1"
+    assert not AuditLog.objects.filter(action="roster.export").exists()
+    assert "说明" in client.get("/people/").content.decode()  # the refusal, in Chinese
+
+    reason = "区疾控中心 流调核对"
+    response = client.post("/people/export/", {"unmasked": "1", "reason": reason})
+    assert response.status_code == 200
+    assert 'filename="residents-unmasked-' in response["Content-Disposition"]
+    rows = _rows(response.content)
+    assert reason in str(rows[0][0])
     assert rows[2][1:4] == ["张三明", "11010519491231002X", "13812345678"]
-    assert AuditLog.objects.get(action="roster.export").details["unmasked"] is True
+    entry = AuditLog.objects.get(action="roster.export")
+    assert entry.details == {"count": 1, "unmasked": True, "reason": reason}
+
+
+def test_a_role_that_may_not_reveal_gets_no_full_export_with_any_reason(town: Town) -> None:
+    guard = login(town.gate_guard)
+    assert guard.post("/people/export/", {"unmasked": "1", "reason": "x"}).status_code == 403
 
 
 def test_export_follows_the_list_filters(town: Town) -> None:

@@ -122,12 +122,26 @@ def test_export_is_masked_and_audited(town: Town, case: Case) -> None:
     assert "110105********002X" in values
     assert not any("张三明" in v or "13812345678" in v for v in values)
     entry = AuditLog.objects.get(action="quarantine.export")
-    assert entry.details == {"cases": 1, "rows": 1, "unmasked": False}
+    assert entry.details == {"cases": 1, "rows": 1, "unmasked": False, "reason": ""}
     assert login(town.west_worker).post("/quarantine/cases/export/", {}).status_code == 200
     assert (
         AuditLog.objects.filter(action="quarantine.export").order_by("pk").last().details["cases"]
         == 0
     )
+
+
+def test_a_full_export_of_cases_asks_why_and_says_so_in_its_name(town: Town, case: Case) -> None:
+    worker = login(town.east_worker)
+    assert 'name="reason" required' in worker.get("/quarantine/cases/").content.decode()
+    refused = worker.post("/quarantine/cases/export/", {"unmasked": "1"})
+    assert refused.status_code == 302
+    assert not AuditLog.objects.filter(action="quarantine.export").exists()
+    response = worker.post("/quarantine/cases/export/", {"unmasked": "1", "reason": "上门核对"})
+    assert 'filename="quarantine-unmasked-' in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert "上门核对" in str(next(sheet.iter_rows(values_only=True))[0])
+    entry = AuditLog.objects.get(action="quarantine.export")
+    assert (entry.details["unmasked"], entry.details["reason"]) == (True, "上门核对")
 
 
 def _many_cases(town: Town, n: int) -> None:

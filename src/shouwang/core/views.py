@@ -13,7 +13,6 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,11 +28,12 @@ from shouwang.core.models import Area, AreaKind, Household, Person, Role
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
+from shouwang.core.services import exports, roster
 from shouwang.core.services import people as people_service
-from shouwang.core.services import roster
 from shouwang.core.services.address_search import address_filter
 
 _SEARCHES = "resident_searches"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _remember_search(request: HttpRequest, text: str) -> str:
@@ -332,12 +332,16 @@ def person_export(request: HttpRequest) -> HttpResponse:
     unmasked = request.POST.get("unmasked") == "1"
     if unmasked and not request.user.has_perm(roles.REVEAL):
         raise PermissionDenied
-    data = roster.export_people(request.user, queryset, unmasked=unmasked)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="residents-{stamp}.xlsx"'
+    try:
+        data = roster.export_people(
+            request.user, queryset, unmasked=unmasked, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(f"{reverse('person-list')}?{request.POST.get('back', '')}")
+    response = HttpResponse(data, content_type=XLSX)
+    name = exports.file_name("residents", unmasked)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -24,6 +24,7 @@ from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services.address_search import address_filter
 from shouwang.core.services.areas import ancestor_names, household_address
+from shouwang.core.services.exports import file_name
 from shouwang.devices.services.lifecycle import find_device
 from shouwang.quarantine.forms import (
     CareForm,
@@ -157,12 +158,21 @@ def case_export(request: HttpRequest) -> HttpResponse:
     unmasked = request.POST.get("unmasked") == "1"
     if unmasked and not request.user.has_perm(roles.REVEAL):
         raise PermissionDenied
-    data = reports.export_cases(request.user, _filtered_cases(request.user, form), unmasked)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    try:
+        data = reports.export_cases(
+            request.user,
+            _filtered_cases(request.user, form),
+            unmasked,
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as exc:
+        _refuse(request, exc)
+        return redirect("quarantine-cases")
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="quarantine-{stamp}.xlsx"'
+    name = file_name("quarantine", unmasked)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -2,7 +2,9 @@
 
 An export is masked unless the actor may reveal and asked for full values; its first row and
 its file properties say who exported it and when, so a file found in a chat group names its
-source; writing it out is audited with what it held.
+source; writing it out is audited with what it held. Full values are given only with a
+reason, which goes into the audit entry and into the file's own stamp, and the file's name
+says "unmasked" so nobody forwards it thinking it is the masked list.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,17 +23,37 @@ from shouwang.core import audit, roles
 from shouwang.core.models import Person
 
 
+def file_name(base: str, unmasked: bool) -> str:
+    """`residents-20261201-0930.xlsx`, or `residents-unmasked-…` for full values."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return f"{base}-unmasked-{stamp}.xlsx" if unmasked else f"{base}-{stamp}.xlsx"
+
+
+def clean_reason(unmasked: bool, reason: str | None) -> str:
+    """The reason for a full export, required; nothing for a masked one."""
+    text = " ".join((reason or "").split())[:200]
+    if unmasked and not text:
+        raise ValidationError(
+            _("Say why you need the full values: the reason goes into the audit log and the file.")
+        )
+    return text if unmasked else ""
+
+
 class PersonalExport:
-    def __init__(self, actor: Any, title: str, unmasked: bool = False) -> None:
+    def __init__(self, actor: Any, title: str, unmasked: bool = False, reason: str = "") -> None:
         self.actor = actor
         self.unmasked = bool(unmasked and actor is not None and actor.has_perm(roles.REVEAL))
+        self.reason = clean_reason(self.unmasked, reason)
         self.who = actor.get_username() if actor is not None else "system"
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet(title=title)
         stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-        kind = _("full values") if self.unmasked else _("masked")
-        when = {"who": self.who, "when": stamp, "kind": kind}
-        self.sheet.append([_("Exported by %(who)s at %(when)s (%(kind)s)") % when])
+        when = {"who": self.who, "when": stamp, "reason": self.reason}
+        if self.unmasked:
+            line = _("Exported by %(who)s at %(when)s (full values; reason: %(reason)s)") % when
+        else:
+            line = _("Exported by %(who)s at %(when)s (masked)") % when
+        self.sheet.append([line])
 
     def append(self, row: list[Any]) -> None:
         self.sheet.append(row)
@@ -50,5 +73,9 @@ class PersonalExport:
         buffer = io.BytesIO()
         self.book.save(buffer)
         with transaction.atomic():
-            audit.record(action, actor=self.actor, details={**details, "unmasked": self.unmasked})
+            audit.record(
+                action,
+                actor=self.actor,
+                details={**details, "unmasked": self.unmasked, "reason": self.reason},
+            )
         return buffer.getvalue()

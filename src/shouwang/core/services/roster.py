@@ -27,7 +27,7 @@ from shouwang.core.models import Area, AreaKind, AuditLog, Household, Person, Ta
 from shouwang.core.permissions import require, require_area
 from shouwang.core.scoping import user_covers_area
 from shouwang.core.services.areas import add_area_node, address_of, ancestor_names
-from shouwang.core.services.exports import PersonalExport
+from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.core.services.people import PersonData, id_index, phone_index
 
 # Header names seen in real rosters, mapped to our columns. Chinese first; English for the
@@ -545,12 +545,16 @@ def _apply_rows(
 # --- export ----------------------------------------------------------------------------
 
 
-def export_people(actor: Any, people: Iterable[Person], unmasked: bool = False) -> bytes:
-    """An .xlsx of residents; masked unless the actor may reveal and asked for full values."""
+def export_people(
+    actor: Any, people: Iterable[Person], unmasked: bool = False, reason: str = ""
+) -> bytes:
+    """An .xlsx of residents; masked unless the actor may reveal and asked for full values
+    with a reason."""
     require(actor, roles.EXPORT)
+    clean_reason(unmasked, reason)  # refuse before reading anything
     people = list(people)
     names = ancestor_names(list({p.household.area.pk: p.household.area for p in people}.values()))
-    export = PersonalExport(actor, "居民名单", unmasked)
+    export = PersonalExport(actor, "居民名单", unmasked, reason)
     export.append(["序号", *TEMPLATE_HEADER[:3], "地址", "门牌号", "标签"])
     for number, person in enumerate(people, start=1):
         export.append(

@@ -17,7 +17,7 @@ from shouwang.alerts.models import Alert, AlertStatus
 from shouwang.core.models import Area, AreaKind, Person
 from shouwang.core.permissions import require
 from shouwang.core.services.areas import address_of, ancestor_names
-from shouwang.core.services.exports import PersonalExport
+from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.quarantine import rules
 from shouwang.quarantine.models import Case, CaseMember, CaseStatus, HealthCheck
@@ -209,15 +209,18 @@ def community_stats(actor: Any, days: int = 7, now: datetime | None = None) -> l
 # --- export -------------------------------------------------------------------------------
 
 
-def export_cases(actor: Any, cases: QuerySet[Case], unmasked: bool = False) -> bytes:
+def export_cases(
+    actor: Any, cases: QuerySet[Case], unmasked: bool = False, reason: str = ""
+) -> bytes:
     """An .xlsx of cases, one row per person; masked unless the actor may reveal and asked
-    for full values. Audited with the count, like the residents' export."""
+    for full values with a reason. Audited with the count, like the residents' export."""
     require(actor, EXPORT_CASES)
+    clean_reason(unmasked, reason)
     rows = list(
         cases.select_related("area", "household", "device").prefetch_related("members__person")
     )
     names = ancestor_names(list({c.area.pk: c.area for c in rows}.values()))
-    export = PersonalExport(actor, "居家隔离", unmasked)
+    export = PersonalExport(actor, "居家隔离", unmasked, reason)
     export.append(
         [
             _("Case"),
