@@ -22,6 +22,7 @@ from shouwang.alerts.views import community_name, kind_label
 from shouwang.core import roles
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
+from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services import areas as area_service
 
 router = Router(tags=["alerts"])
@@ -133,13 +134,13 @@ def _entry_out(entry: AlertEntry) -> dict[str, Any]:
     }
 
 
-def _alerts() -> QuerySet[Alert]:
+def _alerts() -> ScopedQuerySet[Alert]:
     return Alert.objects.select_related("area", "assignee", "acknowledged_by", "resolved_by")
 
 
 def _one(request: HttpRequest, alert_id: int) -> Alert:
     require(request.user, roles.VIEW_ALERTS)
-    return get_visible(_alerts(), request.user, alert_id)
+    return get_visible(request.user, _alerts(), alert_id)
 
 
 def _out(alert: Alert) -> dict[str, Any]:
@@ -170,9 +171,9 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     require(request.user, roles.VIEW_ALERTS)
     area = None
     if filters.area:
-        area = get_visible(Area.objects.all(), request.user, filters.area)
+        area = get_visible(request.user, Area, filters.area)
     queryset = filter_alerts(
-        _alerts().visible_to(request.user),  # type: ignore[attr-defined]
+        _alerts().visible_to(request.user),
         status=filters.status,
         kind=filters.kind,
         severity=filters.severity,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shouwang.core.fields import EncryptedTextField
-from shouwang.core.scoping import scope_filter
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class Severity(models.IntegerChoices):
@@ -150,12 +148,9 @@ class RuleSetting(models.Model):
         return f"{self.kind} {self.area_id or self.household_id or self.person_id}"
 
 
-class AlertQuerySet(models.QuerySet["Alert"]):
-    def visible_to(self, user: Any) -> AlertQuerySet:
-        return scope_filter(self, user, "area__path")
-
-
 class Alert(models.Model):
+    scope_path = "area__path"
+
     kind = models.CharField(_("kind"), max_length=40, db_index=True)
     severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
     status = models.CharField(
@@ -235,7 +230,7 @@ class Alert(models.Model):
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    objects = AlertQuerySet.as_manager()
+    objects = ScopedQuerySet["Alert"].as_manager()
 
     class Meta:
         verbose_name = _("alert")

@@ -49,13 +49,13 @@ from shouwang.alerts.forms import (
     filter_alerts,
     status_label,
 )
-from shouwang.alerts.models import Alert, AlertQuerySet, AlertStatus, Severity, SuppressionWindow
+from shouwang.alerts.models import Alert, AlertStatus, Severity, SuppressionWindow
 from shouwang.alerts.services import alerting, suppression
 from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household, Person, User
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require
-from shouwang.core.scoping import area_paths, user_covers_area
+from shouwang.core.scoping import ScopedQuerySet, area_paths, user_covers_area
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
 
@@ -72,7 +72,7 @@ ALARMING = ("opened", "occurred", "escalated", "reminded")
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _visible(user: Any) -> AlertQuerySet:
+def _visible(user: Any) -> ScopedQuerySet[Alert]:
     require(user, roles.VIEW_ALERTS)
     return Alert.objects.visible_to(user)
 
@@ -216,7 +216,7 @@ def board(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     area = None
     if form.cleaned_data.get("community"):
-        area = get_visible(Area.objects.all(), request.user, form.cleaned_data["community"])
+        area = get_visible(request.user, Area, form.cleaned_data["community"])
     queryset = filter_alerts(queryset.select_related("area", "assignee"), area=area, **filters)
     page = page_of(request, queryset.order_by("-opened_at", "-id"))
     names = area_service.ancestor_names([a.area for a in page if a.area is not None])
@@ -245,7 +245,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     since, until = form.period()
     community = form.cleaned_data.get("community")
     if community:
-        area = get_visible(Area.objects.all(), request.user, community)
+        area = get_visible(request.user, Area, community)
         queryset = queryset.filter(area__path__startswith=area.path)
     start, end = stats.day_bounds(since)[0], stats.day_bounds(until)[1]
     return render(
@@ -278,6 +278,7 @@ def _residents(alert: Alert) -> list[Person]:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_ALERTS)
     alert = get_visible(
+        request.user,
         Alert.objects.select_related(
             "area",
             "household__area",
@@ -287,7 +288,6 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "acknowledged_by",
             "resolved_by",
         ),
-        request.user,
         pk,
     )
     names = area_service.ancestor_names([alert.area] if alert.area is not None else [])
@@ -327,7 +327,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _alert_for_action(request: HttpRequest, pk: int) -> Alert:
     require(request.user, roles.VIEW_ALERTS)
-    return get_visible(Alert.objects.select_related("area"), request.user, pk)
+    return get_visible(request.user, Alert.objects.select_related("area"), pk)
 
 
 @require_POST
@@ -396,7 +396,7 @@ def call(request: HttpRequest, pk: int) -> HttpResponse:
     """Reveal the resident's phone number (audited) and dial it."""
     require(request.user, roles.VIEW_ALERTS)
     alert = get_visible(
-        Alert.objects.select_related("area", "person__household__area"), request.user, pk
+        request.user, Alert.objects.select_related("area", "person__household__area"), pk
     )
     wanted = request.POST.get("person")
     person = _callee(alert, wanted)
@@ -418,7 +418,7 @@ def call(request: HttpRequest, pk: int) -> HttpResponse:
 def suppress(request: HttpRequest, household_pk: int) -> HttpResponse:
     """Register an expected door opening for a household."""
     require(request.user, roles.HANDLE_ALERTS)
-    household = get_visible(Household.objects.select_related("area"), request.user, household_pk)
+    household = get_visible(request.user, Household.objects.select_related("area"), household_pk)
     alert_id = request.GET.get("alert") or request.POST.get("alert") or ""
     back = (
         reverse("alert-detail", args=[int(alert_id)])

@@ -98,7 +98,7 @@ def list_households(request: HttpRequest, filters: Query[ListFilter]) -> list[di
     require(request.user, roles.VIEW_HOUSEHOLDS)
     queryset = Household.objects.visible_to(request.user).select_related("area")
     if filters.area:
-        area = get_visible(Area.objects.all(), request.user, filters.area)
+        area = get_visible(request.user, Area, filters.area)
         queryset = queryset.filter(area__path__startswith=area.path)
     if filters.q:
         queryset = queryset.filter(door__icontains=filters.q)
@@ -141,8 +141,8 @@ class _PersonPage(_HouseholdPage):
 def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
     require(request.user, roles.VIEW_HOUSEHOLDS)
     household = get_visible(
-        Household.objects.select_related("area").annotate(n=Count("residents")),
         request.user,
+        Household.objects.select_related("area").annotate(n=Count("residents")),
         household_id,
     )
     names = area_service.ancestor_names([household.area])
@@ -167,7 +167,7 @@ def list_people(request: HttpRequest, filters: Query[PeopleFilter]) -> list[dict
         "household__area"
     )
     if filters.area:
-        area = get_visible(Area.objects.all(), request.user, filters.area)
+        area = get_visible(request.user, Area, filters.area)
         queryset = queryset.filter(household__area__path__startswith=area.path)
     if filters.tag:
         queryset = queryset.filter(tags__code=filters.tag)
@@ -200,14 +200,14 @@ def search_people(request: HttpRequest, body: SearchIn) -> list[dict[str, Any]]:
 @router.get("/people/{person_id}", response=PersonOut)
 def get_person(request: HttpRequest, person_id: int) -> dict[str, Any]:
     require(request.user, roles.VIEW_RESIDENTS)
-    person = get_visible(Person.objects.select_related("household__area"), request.user, person_id)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), person_id)
     return _person_out(person, area_service.ancestor_names([person.household.area]))
 
 
 @router.post("/people/{person_id}/reveal", response=RevealOut)
 def reveal_person(request: HttpRequest, person_id: int, body: RevealIn) -> dict[str, str]:
     require(request.user, roles.VIEW_RESIDENTS)
-    person = get_visible(Person.objects.select_related("household__area"), request.user, person_id)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), person_id)
     return {
         "field": body.field,
         "value": people_service.reveal(request.user, person, body.field, body.reason),

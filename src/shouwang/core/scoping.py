@@ -1,26 +1,49 @@
 """The one place where "what may this staff member see" is decided.
 
-Every model a staff member reaches has a `visible_to(user)` queryset method built on
-`scope_filter`; views and API handlers never filter by area themselves. Objects out of scope
-are simply not in the queryset, so fetching them answers 404 and their existence does not leak.
+Every model a staff member reaches uses `ScopedQuerySet` (as its manager) and names, in the
+class attribute `scope_path`, the lookup from the model to an area's materialised path
+("area__path", "household__area__path"…). `Model.objects.visible_to(actor)` is then the only
+area filter there is; views and API handlers never filter by area themselves. Objects out of
+scope are simply not in the queryset, so `get_visible` answers 404 and their existence does
+not leak. Modelled on NetBox's `RestrictedQuerySet`, reduced to what the roles here need (the
+role decides *what* a user may do, in `core.roles`; the areas decide *where*).
+
+`tests/core/test_scoped_models.py` walks every model and fails when one a staff screen or the
+API reaches is not scoped.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
 
-Q_T = TypeVar("Q_T", bound=QuerySet[Any])
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from shouwang.core.models.staff import User
+
+# Who does something: a staff member, or None for the system itself (a management command
+# run by the operator on the server, a periodic task), which has already proven more than any
+# role could.
+Actor: TypeAlias = "User | None"
+# Who looks: an actor, or a request's user before login (who sees nothing).
+Viewer: TypeAlias = "User | AnonymousUser | None"
+
+M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_shouwang_area_paths"
 
 
-def area_paths(user: Any) -> list[str] | None:
+def area_paths(user: Viewer) -> list[str] | None:
     """Materialised paths of the user's areas; None means the whole platform."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None:
+        return None
+    if not user.is_authenticated or not user.is_active:
         return []
-    if getattr(user, "sees_everything", False):
+    if user.sees_everything:
         return None
     cached: list[str] | None = getattr(user, _CACHE_ATTR, None)
     if cached is None:
@@ -31,12 +54,20 @@ def area_paths(user: Any) -> list[str] | None:
     return cached
 
 
-def forget_area_paths(user: Any) -> None:
+def forget_area_paths(user: Viewer) -> None:
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def scope_q(user: Any, path_field: str) -> Q | None:
+def scope_path(model: type[Model]) -> str:
+    """The model's lookup to an area path; a model without one cannot be scoped."""
+    path = getattr(model, "scope_path", None)
+    if not isinstance(path, str) or not path:
+        raise ImproperlyConfigured(f"{model.__name__} has no scope_path: it cannot be scoped")
+    return path
+
+
+def scope_q(user: Viewer, path_field: str) -> Q | None:
     """A filter on `path_field` (an area path, possibly across relations); None: no filter."""
     paths = area_paths(user)
     if paths is None:
@@ -47,11 +78,31 @@ def scope_q(user: Any, path_field: str) -> Q | None:
     return query
 
 
-def scope_filter(queryset: Q_T, user: Any, path_field: str) -> Q_T:
-    query = scope_q(user, path_field)
-    return queryset if query is None else queryset.filter(query)
+class ScopedQuerySet(QuerySet[M]):
+    """A queryset that knows the way from its rows to an area (the model's `scope_path`)."""
+
+    def visible_to(self, user: Viewer) -> Self:
+        """The rows inside the user's areas; all of them for the system (None) and for
+        platform-wide roles, none for an anonymous or inactive user."""
+        query = scope_q(user, scope_path(self.model))
+        return self if query is None else self.filter(query)
 
 
-def user_covers_area(user: Any, area_path: str) -> bool:
+def get_visible(actor: Viewer, source: type[M] | QuerySet[M], pk: Any) -> M:
+    """One object the actor may see, by primary key; 404 when it is missing or out of scope.
+
+    `source` is the model, or a queryset of it when the page needs related rows loaded.
+    """
+    queryset = source._default_manager.all() if isinstance(source, type) else source
+    if not isinstance(queryset, ScopedQuerySet):
+        raise ImproperlyConfigured(f"{queryset.model.__name__} is not scoped (ScopedQuerySet)")
+    try:
+        obj: M = queryset.visible_to(actor).get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    return obj
+
+
+def user_covers_area(user: Viewer, area_path: str) -> bool:
     paths = area_paths(user)
     return paths is None or any(area_path.startswith(p) for p in paths)

@@ -96,7 +96,7 @@ def area_tree(request: HttpRequest) -> HttpResponse:
 @require_GET
 def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_AREAS)
-    area = get_visible(Area.objects.all(), request.user, pk)
+    area = get_visible(request.user, Area, pk)
     children = list(
         Area.objects.visible_to(request.user).filter(
             path__startswith=area.path, depth=area.depth + 1
@@ -128,7 +128,7 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _scoped_area(request: HttpRequest, area_id: int | None) -> Area | None:
     if not area_id:
         return None
-    area: Area = get_visible(Area.objects.all(), request.user, area_id)
+    area: Area = get_visible(request.user, Area, area_id)
     return area
 
 
@@ -166,7 +166,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_HOUSEHOLDS)
-    household = get_visible(Household.objects.select_related("area"), request.user, pk)
+    household = get_visible(request.user, Household.objects.select_related("area"), pk)
     names = area_service.ancestor_names([household.area])
     residents = household.residents.prefetch_related("tags")
     return render(
@@ -254,7 +254,7 @@ def _shown_search(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_RESIDENTS)
-    person = get_visible(Person.objects.select_related("household__area"), request.user, pk)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), pk)
     revealed: dict[str, str] = {}
     if request.method == "POST":
         form = RevealForm(request.POST)
@@ -374,7 +374,7 @@ def _save_person(
 @require_http_methods(["GET", "POST"])
 def person_add(request: HttpRequest, household_pk: int) -> HttpResponse:
     require(request.user, roles.EDIT_RESIDENTS)
-    household = get_visible(Household.objects.select_related("area"), request.user, household_pk)
+    household = get_visible(request.user, Household.objects.select_related("area"), household_pk)
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = _save_person(request, form, household, None)
@@ -387,7 +387,7 @@ def person_add(request: HttpRequest, household_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.EDIT_RESIDENTS)
-    person = get_visible(Person.objects.select_related("household__area"), request.user, pk)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), pk)
     initial = {"name": person.name, "tags": list(person.tags.all())}
     form = PersonForm(request.POST or None, initial=initial)
     saved = request.method == "POST" and form.is_valid()

@@ -13,11 +13,12 @@ from ninja.security import APIKeyQuery, HttpBearer
 from shouwang.core import roles
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
+from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services import areas as area_service
 from shouwang.devices.adapters import ADAPTERS, DecodeError, SignatureError
 from shouwang.devices.adapters.onenet import verify_url
 from shouwang.devices.forms import filter_devices
-from shouwang.devices.models import Device, DeviceQuerySet, DeviceStatus, DoorState, IngestKey
+from shouwang.devices.models import Device, DeviceStatus, DoorState, IngestKey
 from shouwang.devices.services import ingest as ingest_service
 from shouwang.devices.services.keys import authenticate
 from shouwang.devices.views import areas_of, device_place
@@ -220,7 +221,7 @@ class _DevicePage:
         return [_device_out(d, names) for d in page]
 
 
-def _devices() -> DeviceQuerySet:
+def _devices() -> ScopedQuerySet[Device]:
     return Device.objects.select_related("area", "household__area")
 
 
@@ -230,7 +231,7 @@ def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
     require(request.user, roles.VIEW_DEVICES)
     queryset: QuerySet[Device] = _devices().visible_to(request.user)
     if filters.area:
-        area = get_visible(Area.objects.all(), request.user, filters.area)
+        area = get_visible(request.user, Area, filters.area)
         queryset = queryset.filter(area__path__startswith=area.path)
     queryset = filter_devices(queryset, filters.dict())
     return _DevicePage(queryset.order_by("adapter", "key", "pk"))
@@ -239,7 +240,7 @@ def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
 @router.get("/devices/{device_id}", response=DeviceDetailOut)
 def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
     require(request.user, roles.VIEW_DEVICES)
-    device = get_visible(_devices(), request.user, device_id)
+    device = get_visible(request.user, _devices(), device_id)
     installations = list(device.installations.select_related("household__area")[:RECENT])
     names = area_service.ancestor_names(
         [*areas_of([device]), *(i.household.area for i in installations)]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.core.scoping import scope_filter
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class DeviceStatus(models.TextChoices):
@@ -42,12 +41,9 @@ class DeviceKind(models.Model):
         return self.model
 
 
-class DeviceQuerySet(models.QuerySet["Device"]):
-    def visible_to(self, user: Any) -> DeviceQuerySet:
-        return scope_filter(self, user, "area__path")
-
-
 class Device(models.Model):
+    scope_path = "area__path"
+
     adapter = models.CharField(_("adapter"), max_length=20)
     # The identifier the network uses (friendly name, DevEUI, platform device id…).
     key = models.CharField(_("device id"), max_length=200)
@@ -103,7 +99,7 @@ class Device(models.Model):
     last_raw_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = DeviceQuerySet.as_manager()
+    objects = ScopedQuerySet["Device"].as_manager()
 
     class Meta:
         verbose_name = _("device")

@@ -25,6 +25,7 @@ from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
+from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services import areas as area_service
 from shouwang.devices.forms import (
     ClaimForm,
@@ -36,7 +37,7 @@ from shouwang.devices.forms import (
     filter_devices,
     find_households,
 )
-from shouwang.devices.models import DeadLetter, Device, DeviceQuerySet, DeviceStatus
+from shouwang.devices.models import DeadLetter, Device, DeviceStatus
 from shouwang.devices.services import lifecycle
 
 HEALTH_SHOWN = 30
@@ -56,7 +57,7 @@ def device_place(device: Device, names: dict[str, tuple[str, int]]) -> str:
     return device.area.name if device.area is not None else ""
 
 
-def _devices() -> DeviceQuerySet:
+def _devices() -> ScopedQuerySet[Device]:
     return Device.objects.select_related("area", "household__area")
 
 
@@ -68,7 +69,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     queryset = filter_devices(_devices().visible_to(request.user), filters)
     area = None
     if filters.get("area"):
-        area = get_visible(Area.objects.all(), request.user, filters["area"])
+        area = get_visible(request.user, Area, filters["area"])
         queryset = queryset.filter(area__path__startswith=area.path)
     page = page_of(request, queryset.order_by("adapter", "key", "pk"))
     names = area_service.ancestor_names(areas_of(list(page)))
@@ -100,7 +101,7 @@ def _allowed_actions(user: Any, device: Device) -> set[str]:
 @require_GET
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.VIEW_DEVICES)
-    device = get_visible(_devices(), request.user, pk)
+    device = get_visible(request.user, _devices(), pk)
     events = page_of(request, device.events.all())
     health = list(device.health_events.all()[:HEALTH_SHOWN])
     installations = list(
@@ -156,7 +157,7 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     require(request.user, roles.MANAGE_DEVICES)
     if action not in _ACTIONS:
         raise Http404
-    device = get_visible(_devices(), request.user, pk)
+    device = get_visible(request.user, _devices(), pk)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     act, done = _ACTIONS[action]
@@ -172,7 +173,7 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_POST
 def device_claim(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, roles.MANAGE_DEVICES)
-    device = get_visible(_devices(), request.user, pk)
+    device = get_visible(request.user, _devices(), pk)
     form = ClaimForm(request.POST, user=request.user)
     if form.is_valid():
         try:

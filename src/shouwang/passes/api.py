@@ -42,7 +42,7 @@ def _gate(request: HttpRequest, compound_id: int | None, name: str = "") -> Gate
         return Gate(auth.compound, auth.name, device=auth)
     require(auth, USE_GATE)
     compounds = Area.objects.filter(kind=AreaKind.COMPOUND)
-    return Gate(get_visible(compounds, auth, compound_id), name, guard=auth)
+    return Gate(get_visible(auth, compounds, compound_id), name, guard=auth)
 
 
 def _unreadable(detail: str) -> HttpResponse:

@@ -16,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 
 from shouwang.core import identity
 from shouwang.core.fields import EncryptedTextField
-from shouwang.core.scoping import scope_filter
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class KeyStatus(models.TextChoices):
@@ -57,13 +57,9 @@ class PassStatus(models.TextChoices):
     EXPIRED = "expired", pgettext_lazy("pass status", "Expired")
 
 
-class PassQuerySet(models.QuerySet["Pass"]):
-    def visible_to(self, user: Any) -> PassQuerySet:
-        # A pass belongs where its holder lives (a visitor's: the household visited).
-        return scope_filter(self, user, "household__area__path")
-
-
 class Pass(models.Model):
+    scope_path = "household__area__path"
+
     kind = models.CharField(
         _("kind"), max_length=10, choices=PassKind.choices, default=PassKind.RESIDENT
     )
@@ -110,7 +106,7 @@ class Pass(models.Model):
     )
     issued_at = models.DateTimeField(default=timezone.now)
 
-    objects = PassQuerySet.as_manager()
+    objects = ScopedQuerySet["Pass"].as_manager()
 
     class Meta:
         verbose_name = _("pass")
@@ -131,13 +127,10 @@ class Pass(models.Model):
         return str(PassStatus(self.effective_status()).label)
 
 
-class GateDeviceQuerySet(models.QuerySet["GateDevice"]):
-    def visible_to(self, user: Any) -> GateDeviceQuerySet:
-        return scope_filter(self, user, "compound__path")
-
-
 class GateDevice(models.Model):
     """A turnstile, kiosk or gate phone that talks to the API with its own key (hash kept)."""
+
+    scope_path = "compound__path"
 
     name = models.CharField(_("name"), max_length=100)
     compound = models.ForeignKey(
@@ -150,7 +143,7 @@ class GateDevice(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
-    objects = GateDeviceQuerySet.as_manager()
+    objects = ScopedQuerySet["GateDevice"].as_manager()
 
     class Meta:
         verbose_name = _("gate device")
@@ -181,13 +174,10 @@ class Reason(models.TextChoices):
     MALFORMED = "malformed", _("Not a Shouwang pass code")
 
 
-class ScanQuerySet(models.QuerySet["Scan"]):
-    def visible_to(self, user: Any) -> ScanQuerySet:
-        return scope_filter(self, user, "compound__path")
-
-
 class Scan(models.Model):
     """One code shown at one gate: the access log. Stored once per client scan id."""
+
+    scope_path = "compound__path"
 
     scan_id = models.CharField(max_length=64, unique=True)
     compound = models.ForeignKey(
@@ -220,7 +210,7 @@ class Scan(models.Model):
     )
     holder_name = models.CharField(_("masked name"), max_length=100, blank=True)
 
-    objects = ScanQuerySet.as_manager()
+    objects = ScopedQuerySet["Scan"].as_manager()
 
     class Meta:
         verbose_name = _("gate scan")
@@ -236,12 +226,9 @@ class Scan(models.Model):
         return str(Reason(self.reason).label)
 
 
-class VisitorQuerySet(models.QuerySet["Visitor"]):
-    def visible_to(self, user: Any) -> VisitorQuerySet:
-        return scope_filter(self, user, "compound__path")
-
-
 class Visitor(models.Model):
+    scope_path = "compound__path"
+
     name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     phone = EncryptedTextField(_("phone number"))
     household = models.ForeignKey(
@@ -259,7 +246,7 @@ class Visitor(models.Model):
     )
     at = models.DateTimeField(default=timezone.now)
 
-    objects = VisitorQuerySet.as_manager()
+    objects = ScopedQuerySet["Visitor"].as_manager()
 
     class Meta:
         verbose_name = _("visitor")

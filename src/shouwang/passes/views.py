@@ -89,7 +89,7 @@ def pass_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required(ADD, raise_exception=True)
 def issue_one(request: HttpRequest, person_pk: int) -> HttpResponse:
-    person = get_visible(Person.objects.select_related("household__area"), request.user, person_pk)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), person_pk)
     home = issue.compound_of(person.household.area)
     form = forms.IssueForm(
         request.user,
@@ -144,10 +144,10 @@ def issue_bulk(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW, raise_exception=True)
 def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
     p = get_visible(
+        request.user,
         Pass.objects.select_related("household__area", "person", "visitor").prefetch_related(
             "compounds"
         ),
-        request.user,
         pk,
     )
     history = AuditLog.objects.filter(target_type="passes.pass", target_id=str(p.pk)).order_by(
@@ -164,7 +164,7 @@ def pass_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def pass_status(request: HttpRequest, pk: int) -> HttpResponse:
-    p = get_visible(Pass.objects.all(), request.user, pk)
+    p = get_visible(request.user, Pass, pk)
     form = forms.StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why: the reason is kept with the pass."))
@@ -186,7 +186,7 @@ def pass_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
 def pass_new_link(request: HttpRequest, pk: int) -> HttpResponse:
-    p = get_visible(Pass.objects.all(), request.user, pk)
+    p = get_visible(request.user, Pass, pk)
     token = issue.new_link(request.user, p)
     return render(request, "passes/links.html", {"rows": [(p, _link(request, token))]})
 

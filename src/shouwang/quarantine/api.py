@@ -16,6 +16,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from shouwang.core.models import Person
 from shouwang.core.permissions import get_visible, require
+from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.quarantine.models import Case, HealthCheck
 from shouwang.quarantine.perms import MANAGE_CASES, VIEW_CASES
@@ -74,7 +75,7 @@ class EndIn(Schema):
     reason: str = Field("", max_length=200)
 
 
-def _cases() -> QuerySet[Case]:
+def _cases() -> ScopedQuerySet[Case]:
     return Case.objects.select_related("area", "household").prefetch_related("members__person")
 
 
@@ -125,7 +126,7 @@ class _CasePage:
 
 def _one(request: HttpRequest, case_id: int) -> Case:
     require(request.user, VIEW_CASES)
-    return get_visible(_cases(), request.user, case_id)
+    return get_visible(request.user, _cases(), case_id)
 
 
 def _detail(case: Case) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def _detail(case: Case) -> dict[str, Any]:
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> Any:
     """Newest first."""
     require(request.user, VIEW_CASES)
-    queryset = _cases().visible_to(request.user)  # type: ignore[attr-defined]
+    queryset = _cases().visible_to(request.user)
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     return _CasePage(queryset.order_by("-started_at", "-id"))
@@ -156,7 +157,7 @@ def enter_check(request: HttpRequest, case_id: int, body: CheckIn) -> Any:
     case = _one(request, case_id)
     require(request.user, MANAGE_CASES)
     person = get_visible(
-        Person.objects.filter(quarantine_memberships__case=case), request.user, body.person_id
+        request.user, Person.objects.filter(quarantine_memberships__case=case), body.person_id
     )
     check = health.enter_check(request.user, case, person, body.temperature, body.symptoms)
     return Status(201, _check_out(check))

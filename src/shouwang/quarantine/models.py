@@ -7,8 +7,6 @@ a case starts and ends (exactly one quarantine watch per active case).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shouwang.core import identity
 from shouwang.core.fields import EncryptedTextField
-from shouwang.core.scoping import scope_filter
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class Source(models.TextChoices):
@@ -35,12 +33,9 @@ class CaseStatus(models.TextChoices):
     LOST = "lost", _("Lost to follow-up")
 
 
-class CaseQuerySet(models.QuerySet["Case"]):
-    def visible_to(self, user: Any) -> CaseQuerySet:
-        return scope_filter(self, user, "area__path")
-
-
 class Case(models.Model):
+    scope_path = "area__path"
+
     # The household's area, kept when the household link is anonymised, so statistics and
     # scoping survive the retention purge.
     area = models.ForeignKey(
@@ -103,7 +98,7 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = ScopedQuerySet["Case"].as_manager()
 
     class Meta:
         verbose_name = _("quarantine case")
@@ -252,13 +247,10 @@ class ServiceRecord(models.Model):
         return f"{self.case_id} {self.kind} {self.at:%m-%d %H:%M}"
 
 
-class CareQuerySet(models.QuerySet["CareEnrolment"]):
-    def visible_to(self, user: Any) -> CareQuerySet:
-        return scope_filter(self, user, "household__area__path")
-
-
 class CareEnrolment(models.Model):
     """An elderly person (typically tagged 独居老人) whose door is watched for inactivity."""
+
+    scope_path = "household__area__path"
 
     person = models.ForeignKey(
         "core.Person", on_delete=models.CASCADE, related_name="care_enrolments"
@@ -285,7 +277,7 @@ class CareEnrolment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = CareQuerySet.as_manager()
+    objects = ScopedQuerySet["CareEnrolment"].as_manager()
 
     class Meta:
         verbose_name = _("care watch enrolment")

@@ -197,7 +197,7 @@ def choose_household(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest, household_pk: int) -> HttpResponse:
     require(request.user, MANAGE_CASES)
-    household = get_visible(Household.objects.select_related("area"), request.user, household_pk)
+    household = get_visible(request.user, Household.objects.select_related("area"), household_pk)
     residents = list(household.residents.order_by("pk"))
     initial = {"starts_on": timezone.localdate(), "days": default_days(household)}
     form = CaseForm(request.POST or None, residents=residents, initial=initial)
@@ -240,7 +240,7 @@ def case_new(request: HttpRequest, household_pk: int) -> HttpResponse:
 def _case(request: HttpRequest, pk: int) -> Case:
     require(request.user, VIEW_CASES)
     return get_visible(
-        Case.objects.select_related("area", "household", "device", "watch"), request.user, pk
+        request.user, Case.objects.select_related("area", "household", "device", "watch"), pk
     )
 
 
@@ -342,8 +342,8 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "link":
             form = None
             person = get_visible(
-                Person.objects.filter(quarantine_memberships__case=case),
                 user,
+                Person.objects.filter(quarantine_memberships__case=case),
                 request.POST.get("person"),
             )
             _link, token = health.issue_link(user, case, person)
@@ -504,7 +504,7 @@ def care_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def care_new(request: HttpRequest, person_pk: int) -> HttpResponse:
     require(request.user, MANAGE_CARE)
-    person = get_visible(Person.objects.select_related("household__area"), request.user, person_pk)
+    person = get_visible(request.user, Person.objects.select_related("household__area"), person_pk)
     form = CareForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -543,8 +543,8 @@ def care_new(request: HttpRequest, person_pk: int) -> HttpResponse:
 def _enrolment(request: HttpRequest, pk: int) -> CareEnrolment:
     require(request.user, VIEW_CARE)
     return get_visible(
-        CareEnrolment.objects.select_related("person", "household__area", "device", "watch"),
         request.user,
+        CareEnrolment.objects.select_related("person", "household__area", "device", "watch"),
         pk,
     )
 

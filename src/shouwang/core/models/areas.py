@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from shouwang.core.scoping import scope_filter
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class AreaKind(models.IntegerChoices):
@@ -25,28 +25,23 @@ class AreaKind(models.IntegerChoices):
     UNIT = 6, _("Unit")
 
 
-class AreaQuerySet(MP_NodeQuerySet):  # type: ignore[misc]
-    def visible_to(self, user: Any) -> AreaQuerySet:
-        """Areas the user may see: their own areas, everything below them, and nothing else.
-
-        Ancestors of a user's area are not visible (a worker does not browse the town), but the
-        names on the way down are shown through `services.areas.ancestor_names`.
-        """
-        return scope_filter(self, user, "path")
+class AreaQuerySet(MP_NodeQuerySet, ScopedQuerySet["Area"]):  # type: ignore[misc]
+    pass
 
 
-class AreaManager(MP_NodeManager):  # type: ignore[misc]
+class AreaManager(MP_NodeManager.from_queryset(AreaQuerySet)):  # type: ignore[misc]
     def get_queryset(self) -> AreaQuerySet:
-        # treebeard hard-codes its own queryset class; ours adds visible_to().
+        # treebeard hard-codes its own queryset class; ours is also scoped.
         queryset: AreaQuerySet = AreaQuerySet(self.model, using=self._db).order_by("path")
-        return queryset
-
-    def visible_to(self, user: Any) -> AreaQuerySet:
-        queryset: AreaQuerySet = self.get_queryset().visible_to(user)
         return queryset
 
 
 class Area(MP_Node):  # type: ignore[misc]
+    # Areas the user may see: their own areas and everything below them. Ancestors are not
+    # visible (a worker does not browse the town); the names on the way down are shown
+    # through `services.areas.ancestor_names`.
+    scope_path = "path"
+
     name = models.CharField(_("name"), max_length=100)
     kind = models.PositiveSmallIntegerField(_("kind"), choices=AreaKind.choices)
     # The statistical division code (统计用区划代码) where one exists; optional for compounds.

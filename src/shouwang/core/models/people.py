@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shouwang.core import identity
 from shouwang.core.fields import EncryptedTextField
-from shouwang.core.scoping import scope_filter
-
-
-class HouseholdQuerySet(models.QuerySet["Household"]):
-    def visible_to(self, user: Any) -> HouseholdQuerySet:
-        return scope_filter(self, user, "area__path")
+from shouwang.core.scoping import ScopedQuerySet
 
 
 class Household(models.Model):
+    scope_path = "area__path"
+
     area = models.ForeignKey(
         "core.Area", verbose_name=_("area"), on_delete=models.PROTECT, related_name="households"
     )
@@ -27,7 +22,7 @@ class Household(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = HouseholdQuerySet.as_manager()
+    objects = ScopedQuerySet["Household"].as_manager()
 
     class Meta:
         verbose_name = _("household")
@@ -57,12 +52,9 @@ class Tag(models.Model):
         return self.name
 
 
-class PersonQuerySet(models.QuerySet["Person"]):
-    def visible_to(self, user: Any) -> PersonQuerySet:
-        return scope_filter(self, user, "household__area__path")
-
-
 class Person(models.Model):
+    scope_path = "household__area__path"
+
     household = models.ForeignKey(
         Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="residents"
     )
@@ -77,7 +69,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PersonQuerySet.as_manager()
+    objects = ScopedQuerySet["Person"].as_manager()
 
     class Meta:
         verbose_name = _("resident")

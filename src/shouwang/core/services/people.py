@@ -187,7 +187,7 @@ def find_by_id_number(actor: Any, id_number: str) -> Person | None:
         normalised = identity.normalize_id_number(id_number)
     except ValidationError:
         return None
-    queryset = Person.objects.all() if actor is None else Person.objects.visible_to(actor)
+    queryset = Person.objects.visible_to(actor)
     return queryset.filter(id_number_index=id_index(normalised)).first()
 
 

@@ -41,7 +41,7 @@ def find_device(actor: Any, text: str) -> Device | None:
     if not text:
         return None
     compact = _normalise_id(text)
-    queryset = Device.objects.all() if actor is None else Device.objects.visible_to(actor)
+    queryset = Device.objects.visible_to(actor)
     match = Q(key__iexact=text) | Q(label__iexact=text) | Q(hardware_id__iexact=text)
     if compact != text.lower():
         match |= Q(key__iexact=compact) | Q(hardware_id__iexact=compact)
