@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.forms import PERSON_OUTCOMES, filter_alerts, status_label
 from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Outcome, Severity
 from shouwang.alerts.services import alerting
 from shouwang.alerts.views import community_name, kind_label
-from shouwang.core import roles
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
@@ -139,7 +139,7 @@ def _alerts() -> ScopedQuerySet[Alert]:
 
 
 def _one(request: HttpRequest, alert_id: int) -> Alert:
-    require(request.user, roles.VIEW_ALERTS)
+    require(request.user, alert_perms.VIEW_ALERTS)
     return get_visible(request.user, _alerts(), alert_id)
 
 
@@ -168,7 +168,7 @@ class _AlertPage:
 @paginate(LimitOffsetPagination)
 def list_alerts(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     """Newest first."""
-    require(request.user, roles.VIEW_ALERTS)
+    require(request.user, alert_perms.VIEW_ALERTS)
     area = None
     if filters.area:
         area = get_visible(request.user, Area, filters.area)

@@ -8,5 +8,8 @@ class AlertsConfig(AppConfig):
     verbose_name = _("Alerts")
 
     def ready(self) -> None:
+        from shouwang.alerts import perms
+
+        perms.grant()
         # Registers its alert kind, so settings and stats know it in every process.
         from shouwang.alerts import privacy  # noqa: F401

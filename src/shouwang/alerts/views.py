@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shouwang.alerts import bus, rules, stats
+from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.forms import (
     ACTIVE,
     AssignForm,
@@ -73,7 +74,7 @@ ALARMING = ("opened", "occurred", "escalated", "reminded")
 
 
 def _visible(user: Any) -> ScopedQuerySet[Alert]:
-    require(user, roles.VIEW_ALERTS)
+    require(user, alert_perms.VIEW_ALERTS)
     return Alert.objects.visible_to(user)
 
 
@@ -192,7 +193,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "blank": BLANK_CARD,
             "config": console_config(request),
             "resolve_form": ResolveForm(),
-            "can_handle": request.user.has_perm(roles.HANDLE_ALERTS),
+            "can_handle": request.user.has_perm(alert_perms.HANDLE_ALERTS),
             "can_call": can_call,
         },
     )
@@ -257,7 +258,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
 
 def colleagues(alert: Alert) -> QuerySet[User]:
     """Staff who handle alerts and whose areas cover the alert's."""
-    handling = [r for r, perms in roles.ROLE_PERMISSIONS.items() if roles.HANDLE_ALERTS in perms]
+    handling = roles.roles_with(alert_perms.HANDLE_ALERTS)
     queryset = User.objects.filter(is_active=True, role__in=handling)
     if alert.area is not None:
         queryset = queryset.filter(areas__path__in=[*alert.area.ancestor_paths(), alert.area.path])
@@ -276,7 +277,7 @@ def _residents(alert: Alert) -> list[Person]:
 
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request.user, roles.VIEW_ALERTS)
+    require(request.user, alert_perms.VIEW_ALERTS)
     alert = get_visible(
         request.user,
         Alert.objects.select_related(
@@ -291,7 +292,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
     )
     names = area_service.ancestor_names([alert.area] if alert.area is not None else [])
-    can_handle = request.user.has_perm(roles.HANDLE_ALERTS)
+    can_handle = request.user.has_perm(alert_perms.HANDLE_ALERTS)
     can_call = request.user.has_perm(roles.REVEAL)
     return render(
         request,
@@ -326,7 +327,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _alert_for_action(request: HttpRequest, pk: int) -> Alert:
-    require(request.user, roles.VIEW_ALERTS)
+    require(request.user, alert_perms.VIEW_ALERTS)
     return get_visible(request.user, Alert.objects.select_related("area"), pk)
 
 
@@ -394,7 +395,7 @@ def _callee(alert: Alert, wanted: str | None) -> Person | None:
 @require_POST
 def call(request: HttpRequest, pk: int) -> HttpResponse:
     """Reveal the resident's phone number (audited) and dial it."""
-    require(request.user, roles.VIEW_ALERTS)
+    require(request.user, alert_perms.VIEW_ALERTS)
     alert = get_visible(
         request.user, Alert.objects.select_related("area", "person__household__area"), pk
     )
@@ -417,7 +418,7 @@ def call(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def suppress(request: HttpRequest, household_pk: int) -> HttpResponse:
     """Register an expected door opening for a household."""
-    require(request.user, roles.HANDLE_ALERTS)
+    require(request.user, alert_perms.HANDLE_ALERTS)
     household = get_visible(request.user, Household.objects.select_related("area"), household_pk)
     alert_id = request.GET.get("alert") or request.POST.get("alert") or ""
     back = (
@@ -480,7 +481,7 @@ def _event_id() -> str:
 
 
 def _may_stream(user: Any) -> bool:
-    if not user.has_perm(roles.VIEW_ALERTS):
+    if not user.has_perm(alert_perms.VIEW_ALERTS):
         return False
     area_paths(user)  # loads the user's areas now, so each event is checked without a query
     return True

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "shouwang.core"
     label = "core"
     verbose_name = _("Areas, residents and staff")
+
+    def ready(self) -> None:
+        from shouwang.core import roles
+
+        roles.grant_core()

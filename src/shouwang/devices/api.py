@@ -10,11 +10,11 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import APIKeyQuery, HttpBearer
 
-from shouwang.core import roles
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services import areas as area_service
+from shouwang.devices import perms as device_perms
 from shouwang.devices.adapters import ADAPTERS, DecodeError, SignatureError
 from shouwang.devices.adapters.onenet import verify_url
 from shouwang.devices.forms import filter_devices
@@ -228,7 +228,7 @@ def _devices() -> ScopedQuerySet[Device]:
 @router.get("/devices", response=list[DeviceOut])
 @paginate(LimitOffsetPagination)
 def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
-    require(request.user, roles.VIEW_DEVICES)
+    require(request.user, device_perms.VIEW_DEVICES)
     queryset: QuerySet[Device] = _devices().visible_to(request.user)
     if filters.area:
         area = get_visible(request.user, Area, filters.area)
@@ -239,7 +239,7 @@ def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
 
 @router.get("/devices/{device_id}", response=DeviceDetailOut)
 def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
-    require(request.user, roles.VIEW_DEVICES)
+    require(request.user, device_perms.VIEW_DEVICES)
     device = get_visible(request.user, _devices(), device_id)
     installations = list(device.installations.select_related("household__area")[:RECENT])
     names = area_service.ancestor_names(

@@ -6,3 +6,8 @@ class DevicesConfig(AppConfig):
     name = "shouwang.devices"
     label = "devices"
     verbose_name = _("Devices")
+
+    def ready(self) -> None:
+        from shouwang.devices import perms
+
+        perms.grant()

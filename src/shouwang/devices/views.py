@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
 from shouwang.core.services import areas as area_service
+from shouwang.devices import perms as device_perms
 from shouwang.devices.forms import (
     ClaimForm,
     DeviceFilterForm,
@@ -63,7 +63,7 @@ def _devices() -> ScopedQuerySet[Device]:
 
 @require_GET
 def device_list(request: HttpRequest) -> HttpResponse:
-    require(request.user, roles.VIEW_DEVICES)
+    require(request.user, device_perms.VIEW_DEVICES)
     form = DeviceFilterForm(request.GET)
     filters = form.filters()
     queryset = filter_devices(_devices().visible_to(request.user), filters)
@@ -100,7 +100,7 @@ def _allowed_actions(user: Any, device: Device) -> set[str]:
 
 @require_GET
 def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request.user, roles.VIEW_DEVICES)
+    require(request.user, device_perms.VIEW_DEVICES)
     device = get_visible(request.user, _devices(), pk)
     events = page_of(request, device.events.all())
     health = list(device.health_events.all()[:HEALTH_SHOWN])
@@ -154,7 +154,7 @@ _ACTIONS: dict[str, tuple[Callable[..., Device], Any]] = {
 
 @require_POST
 def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    require(request.user, roles.MANAGE_DEVICES)
+    require(request.user, device_perms.MANAGE_DEVICES)
     if action not in _ACTIONS:
         raise Http404
     device = get_visible(request.user, _devices(), pk)
@@ -172,7 +172,7 @@ def device_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @require_POST
 def device_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request.user, roles.MANAGE_DEVICES)
+    require(request.user, device_perms.MANAGE_DEVICES)
     device = get_visible(request.user, _devices(), pk)
     form = ClaimForm(request.POST, user=request.user)
     if form.is_valid():
@@ -207,7 +207,7 @@ def _form_error(form: Any, exc: ValidationError) -> None:
 @require_http_methods(["GET", "POST"])
 def install(request: HttpRequest) -> HttpResponse:
     """Scan (or type) the device id, find the household by its door number, confirm."""
-    require(request.user, roles.MANAGE_DEVICES)
+    require(request.user, device_perms.MANAGE_DEVICES)
     data = request.POST if request.method == "POST" else request.GET
     form = InstallForm(data if data.get("device") else None, user=request.user)
     device = household = None
@@ -253,7 +253,7 @@ def install(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def recover(request: HttpRequest) -> HttpResponse:
     """Scan the device id, see where it is installed, confirm."""
-    require(request.user, roles.MANAGE_DEVICES)
+    require(request.user, device_perms.MANAGE_DEVICES)
     data = request.POST if request.method == "POST" else request.GET
     form = RecoverForm(data if data.get("device") else None, user=request.user)
     device = None
@@ -280,7 +280,7 @@ def recover(request: HttpRequest) -> HttpResponse:
 @require_GET
 def unclaimed(request: HttpRequest) -> HttpResponse:
     """Devices heard from but never registered, for an operator to take into stock."""
-    require(request.user, roles.VIEW_DEVICES)
+    require(request.user, device_perms.VIEW_DEVICES)
     queryset = (
         Device.objects.visible_to(request.user)
         .filter(status=DeviceStatus.UNCLAIMED)
@@ -288,7 +288,7 @@ def unclaimed(request: HttpRequest) -> HttpResponse:
         .order_by(F("last_seen_at").desc(nulls_last=True), "pk")
     )
     page = page_of(request, queryset)
-    can_claim = request.user.has_perm(roles.MANAGE_DEVICES)
+    can_claim = request.user.has_perm(device_perms.MANAGE_DEVICES)
     return render(
         request,
         "devices/unclaimed.html",
@@ -303,7 +303,7 @@ def unclaimed(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dead_letters(request: HttpRequest) -> HttpResponse:
     """Messages that could not be decoded: newest first, with the counts of the last day."""
-    require(request.user, roles.VIEW_DEAD_LETTERS)
+    require(request.user, device_perms.VIEW_DEAD_LETTERS)
     since = timezone.now() - timedelta(hours=24)
     counts = list(
         DeadLetter.objects.filter(received_at__gte=since)

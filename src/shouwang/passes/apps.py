@@ -8,6 +8,9 @@ class PassesConfig(AppConfig):
     verbose_name = _("Passes and gates")
 
     def ready(self) -> None:
+        from shouwang.passes import perms
+
+        perms.grant()
         # The alert kind must be known wherever alerts are listed, not only where gates run.
         from shouwang.passes import alerting
 

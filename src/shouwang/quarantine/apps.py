@@ -8,6 +8,9 @@ class QuarantineConfig(AppConfig):
     verbose_name = _("Home quarantine and care watch")
 
     def ready(self) -> None:
+        from shouwang.quarantine import perms
+
+        perms.grant()
         # Registers the app's alert kinds (missed check, fever) and its area settings.
         from shouwang.alerts.services import announce
         from shouwang.quarantine import rules  # noqa: F401

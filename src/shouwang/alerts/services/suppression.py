@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.models import SuppressionWindow
-from shouwang.core import audit, roles
+from shouwang.core import audit
 from shouwang.core.models import Household
 from shouwang.core.permissions import require, require_area
 
@@ -51,7 +52,7 @@ def add_window(
 ) -> SuppressionWindow:
     """Register an expected door opening. Refuses a window in the past, longer than LONGEST,
     or further ahead than FURTHEST_AHEAD, and "other" without saying what."""
-    require(actor, roles.HANDLE_ALERTS)
+    require(actor, alert_perms.HANDLE_ALERTS)
     require_area(actor, household.area.path)
     note = " ".join((note or "").split())[:NOTE_LENGTH]
     errors: dict[str, list[str]] = {}

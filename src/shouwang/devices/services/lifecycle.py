@@ -16,10 +16,11 @@ from shouwang.core import audit
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.permissions import require, require_area
 from shouwang.core.scoping import user_covers_area
+from shouwang.devices import perms as device_perms
 from shouwang.devices.adapters import ADAPTERS
 from shouwang.devices.models import Device, DeviceStatus, Installation
 
-MANAGE = "devices.change_device"
+MANAGE = device_perms.MANAGE_DEVICES
 
 _INSTALLABLE = {DeviceStatus.IN_STOCK, DeviceStatus.RECOVERED}
 _CLOSED = {DeviceStatus.RETIRED, DeviceStatus.LOST}
