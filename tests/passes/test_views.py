@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from typing import Any
 
 import time_machine
 from django.db import connection
 from django.test import Client
+from openpyxl import load_workbook
 
-from shouwang.core.models import Role
-from shouwang.core.services.people import PersonData, create_person
+from shouwang.core.models import Area, AreaKind, AuditLog, Role
+from shouwang.core.services.areas import create_area
+from shouwang.core.services.people import PersonData, create_household, create_person
 from shouwang.core.services.staff import create_staff
 from shouwang.passes.models import Pass, PassStatus, Scan, Visitor
 from shouwang.passes.services import issue
@@ -60,13 +64,93 @@ def test_a_worker_finds_a_resident_and_issues_a_pass(town: Town) -> None:
     assert client.get(f"/passes/issue/{town.west_person.pk}/").status_code == 404
 
 
-def test_bulk_issue_shows_each_link_once(town: Town) -> None:
+def test_bulk_issue_hands_the_links_over_as_excel_and_text_not_a_screen_of_links(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(30):
+        create_person(None, town.east_home, PersonData.clean(f"王{n}号", "", ""))
     client = login(town.east_worker)
-    page = client.post("/passes/bulk/", {"compound": town.east_compound.pk})
-    assert page.content.decode().count('data-testid="personal-link"') == 1
-    page = client.post("/passes/bulk/", {"compound": town.west_compound.pk})
-    assert page.status_code == 200
-    assert Pass.objects.count() == 1
+    # Issuing writes about four rows a pass; the result page adds a constant few, not a
+    # query per row (the addresses, the workbook and the table come from one read).
+    with django_assert_max_num_queries(31 * 4 + 25):
+        page = client.post("/passes/bulk/", {"compound": town.east_compound.pk})
+    html = page.content.decode()
+    assert html.count('data-testid="issued"') == 31
+    assert "/p/" not in "".join(re.findall(r'href="([^"]*)"', html))  # no links to click
+    match = re.search(r'download="(links-[0-9-]+\.xlsx)" href="data:[^;]+;base64,([^"]+)"', html)
+    assert match is not None
+    book = load_workbook(io.BytesIO(base64.b64decode(match.group(2))))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert "east" in str(rows[0][0])  # who exported it, and when
+    links = [str(r[3]) for r in rows[2:]]
+    assert len(set(links)) == 31
+    assert {r[1] for r in rows[2:]} >= {"张*明", "王*号"}
+    assert all("东风花园" in str(r[2]) for r in rows[2:])
+    text = re.search(r'<textarea id="links-text"[^>]*>([^<]*)</textarea>', html)
+    assert text is not None
+    assert sorted(line.split("\t")[1] for line in text.group(1).splitlines()) == sorted(links)
+    # The links are the residents' own: each opens its holder's pass, without an account.
+    first = Client().get(links[0].removeprefix("http://testserver"))
+    assert first.status_code == 200
+    assert AuditLog.objects.filter(action="pass.links_export").get().details["count"] == 31
+
+    again = client.post("/passes/bulk/", {"compound": town.east_compound.pk}).content.decode()
+    assert 'data-testid="issued"' not in again
+    assert "data:application" not in again
+    assert client.post("/passes/bulk/", {"compound": town.west_compound.pk}).status_code == 200
+    assert Pass.objects.count() == 31
+
+
+def test_a_pass_prints_as_an_a6_card_with_code_masked_name_address_and_end(town: Town) -> None:
+    p = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    client = login(town.east_worker)
+    assert f"/passes/{p.pk}/print/" in client.get(f"/passes/{p.pk}/").content.decode()
+    html = client.get(f"/passes/{p.pk}/print/").content.decode()
+    assert html.count('data-testid="pass-card"') == 1
+    assert "张*明" in html
+    assert "张三明" not in html
+    assert "东风花园3号楼2单元501" in html
+    assert "<svg" in html
+    assert "print.css" in html
+    assert AuditLog.objects.filter(action="pass.print").count() == 1
+    assert login(town.west_worker).get(f"/passes/{p.pk}/print/").status_code == 404
+    assert login(town.gate_guard).get(f"/passes/{p.pk}/print/").status_code == 403
+    issue.revoke(town.east_worker, p, "搬离")
+    revoked = client.get(f"/passes/{p.pk}/print/").content.decode()
+    assert 'data-testid="pass-card"' not in revoked
+    assert 'data-testid="not-printable"' in revoked
+
+
+def test_a_building_prints_in_bulk_only_its_valid_fixed_code_passes(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    building = Area.objects.get(name="3号楼")
+    other_building = create_area(None, town.east_compound, "4号楼", AreaKind.BUILDING)
+    elsewhere = create_household(None, other_building, "101")
+    create_person(None, elsewhere, PersonData.clean("赵六", "", ""))
+    for n in range(8):
+        create_person(None, town.east_home, PersonData.clean(f"王{n}号", "", ""))
+    issue.issue_for_compound(town.east_worker, town.east_compound)
+    issue.issue_for_compound(town.west_worker, town.west_compound)
+    dynamic = create_person(None, town.east_home, PersonData.clean("钱七", "", ""))
+    issue.issue_pass(town.east_worker, dynamic, dynamic=True)
+    revoked = Pass.objects.get(person__name="王0号")
+    issue.revoke(town.east_worker, revoked, "搬离")
+    client = login(town.east_worker)
+    choose = client.get("/passes/print/").content.decode()
+    assert "东风花园3号楼" in choose
+    assert "向阳小区" not in choose
+    with django_assert_max_num_queries(14):
+        page = client.get("/passes/print/", {"area": building.pk})
+    html = page.content.decode()
+    assert html.count('data-testid="pass-card"') == 8  # 张三明 and 王1号…王7号
+    assert "赵*" not in html
+    assert "钱*" not in html
+    refused = client.get("/passes/print/", {"area": town.west_compound.pk}).content.decode()
+    assert 'data-testid="pass-card"' not in refused
+    whole = client.get("/passes/print/", {"area": town.east_compound.pk}).content.decode()
+    assert whole.count('data-testid="pass-card"') == 9
+    assert AuditLog.objects.filter(action="pass.print_bulk").count() == 2
 
 
 def test_revoking_from_the_pass_page(town: Town) -> None:

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.core.models import Area, AreaKind, Household
-from shouwang.core.services.areas import ancestor_names, household_address
+from shouwang.core.services.areas import address_of, ancestor_names, household_address
 from shouwang.passes.models import Direction, PassKind, PassStatus
+from shouwang.passes.services import printing
 
 
 def compounds_for(user: Any) -> Any:
@@ -133,3 +134,17 @@ class VisitorForm(forms.Form):
 
 
 DIRECTIONS = Direction.choices
+
+
+class PrintForm(forms.Form):
+    area = forms.ModelChoiceField(
+        queryset=Area.objects.none(), label=_("Building or compound"), required=True
+    )
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        areas = printing.print_areas(user)
+        # "东风花园3号楼", not a bare "3号楼" that every compound has.
+        names = ancestor_names(list(areas))
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+        self.fields["area"].label_from_instance = lambda a: address_of(a, names)  # type: ignore[attr-defined]

@@ -3,6 +3,8 @@ visitors. Thin: parse, call a service, render."""
 
 from __future__ import annotations
 
+import base64
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -19,9 +21,10 @@ from django.views.decorators.http import require_POST
 from shouwang.core.models import Area, AuditLog, Person
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible
+from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.passes import forms
 from shouwang.passes.models import Pass, PassKind, PassStatus, Reason, Scan, Visitor
-from shouwang.passes.services import issue, log, visitors
+from shouwang.passes.services import issue, log, printing, visitors
 from shouwang.passes.services.verify import WINDOW_SECONDS, dynamic_code
 
 VIEW = "passes.view_pass"
@@ -132,13 +135,56 @@ def issue_bulk(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
-            rows = [(i.pass_obj, _link(request, i.link_token)) for i in issued]
-            return render(
-                request,
-                "passes/links.html",
-                {"rows": rows, "compound": form.cleaned_data["compound"], "bulk": True},
-            )
+            return _bulk_result(request, issued, form.cleaned_data["compound"])
     return render(request, "passes/bulk.html", {"form": form})
+
+
+def _bulk_result(request: HttpRequest, issued: list[issue.Issued], compound: Area) -> HttpResponse:
+    """Dozens of links do not belong on a screen: a count, the people, and the links to copy
+    or download as Excel. The links exist only in this answer (they are stored hashed), so the
+    workbook travels inside it as a data: link rather than being kept on the server."""
+    tokens = {i.pass_obj.pk: i.link_token for i in issued}
+    passes = Pass.objects.filter(pk__in=tokens).select_related("household__area")
+    rows = [
+        (p, _link(request, tokens[p.pk]))
+        for p in passes.order_by("household__area__path", "household__door", "pk")
+    ]
+    workbook = printing.links_workbook(request.user, rows) if rows else b""
+    names = ancestor_names(
+        list({p.household.area.pk: p.household.area for p, _ in rows if p.household}.values())
+    )
+    return render(
+        request,
+        "passes/links_bulk.html",
+        {
+            "rows": [
+                (p, household_address(p.household, names) if p.household else "", link)
+                for p, link in rows
+            ],
+            "compound": compound,
+            "links_text": "\n".join(f"{p.holder_name}\t{link}" for p, link in rows),
+            "xlsx": base64.b64encode(workbook).decode(),
+            "file_name": f"links-{timezone.localtime().strftime('%Y%m%d-%H%M')}.xlsx",
+        },
+    )
+
+
+@permission_required(VIEW, raise_exception=True)
+def pass_print(request: HttpRequest, pk: int) -> HttpResponse:
+    p = get_visible(request.user, Pass, pk)
+    cards = printing.cards_for_pass(request.user, p)
+    return render(request, "passes/print.html", {"cards": cards, "single": p})
+
+
+@permission_required(VIEW, raise_exception=True)
+def pass_print_bulk(request: HttpRequest) -> HttpResponse:
+    """Cards for a building or a compound: choose it, then print (one A6 card a page)."""
+    form = forms.PrintForm(request.user, request.GET or None)
+    if not form.is_valid():
+        return render(request, "passes/print_choose.html", {"form": form})
+    area = form.cleaned_data["area"]
+    cards = printing.cards_for_area(request.user, area)
+    return render(request, "passes/print.html", {"cards": cards, "area": area, "form": form})
 
 
 @permission_required(VIEW, raise_exception=True)
