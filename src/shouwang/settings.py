@@ -189,8 +189,6 @@ ADMIN_SITE_HEADER = _("Shouwang administration")
 # Zigbee2MQTT battery sensors report rarely, hence more than a day.
 OFFLINE_AFTER_HOURS = float(config.env("OFFLINE_AFTER_HOURS", "25"))
 DEAD_LETTER_MAX_BYTES = 64 * 1024
-# What runs on every stored batch of device events, inside its transaction.
-DEVICE_PIPELINE = ["shouwang.alerts.evaluate.on_ingest"]
 
 # Tasks and periodic jobs (Huey): SQLite file embedded, Redis at scale. Tests run tasks inline.
 REDIS_URL = config.env("REDIS_URL")

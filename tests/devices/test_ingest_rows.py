@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection
 
+from shouwang.core.sqlite import writer
 from shouwang.devices.adapters import Reading
 from shouwang.devices.models import Device, DeviceEvent
-from shouwang.devices.services import ingest as ingest_service
 from shouwang.devices.services.ingest import Incoming, IngestResult, ingest
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -97,9 +97,9 @@ def writer_thread(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> It
     in-memory database, which otherwise keeps them on the caller's thread)."""
     if connection.vendor != "sqlite":
         pytest.skip("the writer thread is for SQLite")
-    monkeypatch.setattr(ingest_service, "_use_writer", lambda: True)
+    monkeypatch.setattr(writer, "applies", lambda: True)
     yield
-    ingest_service._writer().submit(connections.close_all).result()
+    writer.close()
 
 
 def test_batches_from_many_threads_are_all_stored(writer_thread: None) -> None:

@@ -298,7 +298,9 @@ def chirpstack_up(dev_eui: str, profile: str, f_port: int, hex_payload: str) -> 
     return message
 
 
-def test_messages_of_every_adapter_become_events(scenario: Scenario) -> None:
+def test_messages_of_every_adapter_become_events(
+    scenario: Scenario, caplog: pytest.LogCaptureFixture
+) -> None:
     p = scenario.prefix
     application = str(uuid.uuid4())
     ws301, lds02 = uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]
@@ -340,7 +342,12 @@ def test_messages_of_every_adapter_become_events(scenario: Scenario) -> None:
         assert bridge.stats.stored == 4
         await assert_everything_was_acknowledged(scenario, scenario.generic(settings.client_id))
 
-    asyncio.run(main())
+    with caplog.at_level("INFO", logger="shouwang.devices.mqtt_bridge"):
+        asyncio.run(main())
+    # Said once per bridge at start-up (two bridges ran).
+    assert [r.getMessage() for r in caplog.records if "fast path" in r.getMessage()] == [
+        "MQTT bridge: fast path on (own PUBLISH parser, batched PUBACKs)"
+    ] * 2
     doors = {d.key: (d.adapter, d.door) for d in Device.objects.filter(key__in=keys.values())}
     assert doors == {
         keys["zigbee2mqtt"]: ("zigbee2mqtt", "open"),

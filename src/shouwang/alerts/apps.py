@@ -13,3 +13,8 @@ class AlertsConfig(AppConfig):
         perms.grant()
         # Registers its alert kind, so settings and stats know it in every process.
         from shouwang.alerts import privacy  # noqa: F401
+        from shouwang.alerts.evaluate import on_ingest
+        from shouwang.devices import pipeline
+
+        # Stored door events and device health go through the alert rules (devices.pipeline).
+        pipeline.register(on_ingest)

@@ -1,10 +1,11 @@
 """Rules run on the ingest path: a door opening in a quarantined household, and device health.
 
-Called by `devices.services.ingest` inside its transaction (settings.INGEST_PIPELINE), so an
-alert commits with the event that caused it. Queries per batch, not per event: households
-(1), watches (1), suppression windows (1), area names (1), rule settings (1), the areas of
-devices in no household (1), alerts. Events and devices arrive as the ingest path's plain
-records (StoredEvent, StoredHealth, DeviceState), not model instances.
+Called by `devices.services.ingest` inside its transaction (registered with `devices.pipeline`
+in `AlertsConfig.ready()`), so an alert commits with the event that caused it. Queries per
+batch, not per event: households (1), watches (1), suppression windows (1), area names (1),
+rule settings (1), the areas of devices in no household (1), alerts. Events and devices arrive
+as the ingest path's plain records (StoredEvent, StoredHealth, DeviceState), not model
+instances.
 """
 
 from __future__ import annotations

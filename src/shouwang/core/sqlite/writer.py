@@ -1,0 +1,73 @@
+"""One writer thread per process for SQLite: work that writes is handed to it and run in turn.
+
+SQLite has one writer at a time, and the web server runs every request on a new thread with a
+new connection. Writers queueing in SQLite's busy handler poll with sleeps of up to 100 ms and
+leave the database idle in between; each new connection starts with a cold page cache and,
+closing last, checkpoints the WAL. One long-lived thread with one connection takes the writes
+in turn instead, as the raw driver would.
+
+Used by the ingest path (`devices.services.ingest`) for its batches; any other hot writer (the
+notification sender's bookkeeping) may hand its transactions here the same way:
+
+    result = writer.run(store_batch, items)   # runs here when the writer does not apply
+
+On PostgreSQL, inside a caller's transaction, or on an in-memory database `run` simply calls the
+function on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
+from typing import ParamSpec, TypeVar
+
+from django.db import connection, connections
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def applies() -> bool:
+    """Whether work on this thread goes to the writer thread.
+
+    Not inside a caller's transaction (the MQTT bridge's, a test's): the work belongs to it.
+    Not for an in-memory database (tests), which another thread's connection would not share.
+    """
+    return (
+        connection.vendor == "sqlite"
+        and not connection.in_atomic_block
+        and not connection.is_in_memory_db()  # type: ignore[attr-defined]
+    )
+
+
+def run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`function(*args, **kwargs)`, on the writer thread when `applies()`; its result or its
+    exception. It runs in the caller's context (audit origin, language) like any service call,
+    and should open its own transaction."""
+    if not applies():
+        return function(*args, **kwargs)
+    context = contextvars.copy_context()
+    call = partial(_guarded, function, *args, **kwargs)
+    return _executor().submit(context.run, call).result()
+
+
+def close() -> None:
+    """Close the writer thread's connection (tests; the next write reconnects)."""
+    _executor().submit(connections.close_all).result()
+
+
+def _guarded(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    try:
+        return function(*args, **kwargs)
+    except Exception:
+        # Whatever broke this write (a full disk, a damaged file) must not stay with the
+        # connection every later write uses: the next one reconnects.
+        connection.close()
+        raise
+
+
+@cache
+def _executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")

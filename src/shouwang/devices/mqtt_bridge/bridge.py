@@ -1,0 +1,420 @@
+"""The bridge: one persistent MQTT session, messages decoded as they arrive, stored in batches on
+a worker thread, acknowledged after the commit. See the package docstring for the why."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiomqtt
+from django.core.exceptions import ImproperlyConfigured
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from shouwang.devices.adapters import DecodeError
+from shouwang.devices.mqtt_bridge.config import BridgeSettings, Route
+from shouwang.devices.mqtt_bridge.wire import Inbox, Received, acknowledge
+from shouwang.devices.services.ingest import Incoming, IngestResult, ingest, record_dead_letter
+
+log = logging.getLogger(__name__)
+
+TRANSPORT = "mqtt"
+# Dead letters for messages that reached us on a topic no configured adapter covers (typically a
+# subscription left in the persistent session by an earlier SHOUWANG_MQTT_TOPICS).
+UNROUTED = "unrouted"
+# A batch failing this many times in a row for a reason other than the database being
+# unreachable is split up message by message, so one bad message cannot block the stream.
+ISOLATE_AFTER = 3
+# Topics remembered with their route; forgotten all at once beyond this many.
+ROUTE_CACHE_MAX = 65536
+
+IngestFunction = Callable[[Sequence[Incoming], str], IngestResult]
+
+
+def backoff(attempt: int, initial: float, cap: float) -> float:
+    """Exponential, capped, with jitter so that many bridges do not come back in lock step."""
+    ceiling = min(cap, initial * 2 ** min(attempt, 30))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 -- spreading retries, not secrecy
+
+
+@dataclass
+class BridgeStats:
+    connects: int = 0
+    batches: int = 0
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    failed_commits: int = 0
+    last_batch_size: int = 0
+
+
+@dataclass
+class _Item:
+    """One MQTT message of a batch, decoded (or not) as it arrived."""
+
+    message: Received
+    topic: str
+    received_at: datetime
+    adapter_name: str = ""
+    incoming: list[Incoming] = field(default_factory=list)
+    # Why this message is a dead letter; None when it decoded.
+    reason: str | None = None
+    # Its dead letter is committed already (a retry after a partial failure must not repeat it).
+    recorded: bool = False
+
+
+class Bridge:
+    """Run with `await bridge.run()`; `stop()` ends it after the batch in hand is acknowledged.
+
+    `after_commit`, when given, is awaited between a batch's commit and its acknowledgement:
+    the moment a crash is most interesting, which is what tests use it for. `ingest_function`
+    replaces `ingest()` (tests use it to make the database fail).
+    """
+
+    def __init__(
+        self,
+        settings: BridgeSettings,
+        *,
+        after_commit: Callable[[Sequence[Received], IngestResult], Awaitable[None]] | None = None,
+        ingest_function: IngestFunction = ingest,
+    ) -> None:
+        if not settings.routes:
+            raise ImproperlyConfigured("the MQTT bridge needs at least one adapter=filter route")
+        self.settings = settings
+        self.stats = BridgeStats()
+        # Set while subscribed; tests and health checks wait on it.
+        self.ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._after_commit = after_commit
+        self._ingest = ingest_function
+        # Event loop thread only: each topic's route, looked up once.
+        self._routes: dict[str, Route | None] = {}
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Connect, consume and reconnect until stop(). Never returns because of the broker."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-ingest")
+        attempt = 0
+        try:
+            while not self.stopping:
+                started = time.monotonic()
+                try:
+                    await self._session(executor)
+                except aiomqtt.MqttError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                except Exception as exc:
+                    # A bug must not end ingestion for good: what was not acknowledged will be
+                    # delivered again after the reconnect.
+                    log.exception("MQTT bridge failed; reconnecting")
+                    problem = f"{type(exc).__name__}: {exc}"
+                else:
+                    break
+                finally:
+                    self.ready.clear()
+                if self.stopping:
+                    break
+                # A connection that held for a while starts the backoff afresh.
+                if time.monotonic() - started > self.settings.reconnect_max:
+                    attempt = 0
+                delay = backoff(
+                    attempt, self.settings.reconnect_initial, self.settings.reconnect_max
+                )
+                attempt += 1
+                log.warning(
+                    "MQTT broker %s unavailable (%s); reconnect attempt %d in %.1f s",
+                    self.settings.describe(),
+                    problem,
+                    attempt,
+                    delay,
+                )
+                await self._sleep_unless_stopped(delay)
+        finally:
+            self.ready.clear()
+            # Django connections belong to their thread: close the worker's on the worker.
+            executor.submit(connections.close_all)
+            executor.shutdown(wait=not _cancelling())
+        log.info("MQTT bridge stopped")
+
+    def _client(self) -> tuple[aiomqtt.Client, Inbox[_Item]]:
+        settings = self.settings
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = settings.session_expiry
+        # The broker sends at most this many unacknowledged messages (Mosquitto's default is 20,
+        # which would cap every batch at 20): room for one batch committing and the next filling.
+        properties.ReceiveMaximum = min(65535, max(20, 2 * settings.batch_max))
+        client = aiomqtt.Client(
+            settings.host,
+            settings.port,
+            username=settings.username,
+            password=settings.password,
+            identifier=settings.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            # aiomqtt's default cleans the session on the first connection: that would throw away
+            # whatever the broker kept for us while we were down.
+            clean_start=False,
+            keepalive=settings.keepalive,
+            properties=properties,
+            tls_context=ssl.create_default_context() if settings.tls else None,
+        )
+        # Before connecting: a resumed session delivers its backlog right after CONNACK, before
+        # `async with` hands the client back, and paho would acknowledge all of it on receipt.
+        client._client.manual_ack_set(True)
+        return client, Inbox(client._client, self._decode)
+
+    async def _session(self, executor: ThreadPoolExecutor) -> None:
+        client, inbox = self._client()
+        if not self.stats.connects:
+            # Said once at start-up: a paho upgrade that removed what the parser relies on
+            # makes the bridge slower, not wrong, and this is where an operator sees it.
+            if inbox.fast_path_off:
+                log.warning(
+                    "MQTT bridge: fast path off (%s); paho parses every message",
+                    inbox.fast_path_off,
+                )
+            else:
+                log.info("MQTT bridge: fast path on (own PUBLISH parser, batched PUBACKs)")
+        async with client:
+            self.stats.connects += 1
+            await self._subscribe(client)
+            log.info(
+                "MQTT bridge connected to %s, subscribed to %s",
+                self.settings.describe(),
+                ", ".join(self.settings.subscriptions()),
+            )
+            self.ready.set()
+            await self._consume(client, inbox, executor)
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        # Retained messages only for a new subscription: a reconnect must not replay every
+        # device's retained availability message.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        topics = self.settings.subscriptions()
+        granted: list[int | ReasonCode] = list(
+            await client.subscribe([(topic, options) for topic in topics])
+        )
+        for topic, code in zip(topics, granted, strict=True):
+            value = code.value if isinstance(code, ReasonCode) else code
+            if value >= 0x80:
+                raise aiomqtt.MqttError(f"the broker refused the subscription {topic!r}: {code}")
+            if value == 0:
+                log.warning("the broker granted only QoS 0 for %r: messages may be lost", topic)
+
+    async def _consume(
+        self, client: aiomqtt.Client, inbox: Inbox[_Item], executor: ThreadPoolExecutor
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        stop_waiter = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self.stopping:
+                if not inbox.items and not await self._arrival(client, inbox, stop_waiter):
+                    return
+                # Whatever has already arrived makes the batch; nothing waits for more.
+                items = inbox.take(self.settings.batch_max)
+                result = await self._commit(loop, executor, items)
+                if result is None:
+                    return  # stopping while the database was failing: left unacknowledged
+                if self._after_commit is not None:
+                    await self._after_commit([item.message for item in items], result)
+                _check_connected(client)
+                acknowledge(client._client, [item.message for item in items])
+                self._count(items, result)
+        finally:
+            stop_waiter.cancel()
+
+    async def _arrival(
+        self, client: aiomqtt.Client, inbox: Inbox[_Item], stop_waiter: asyncio.Future[Any]
+    ) -> bool:
+        """Wait for a message: True when one is in `inbox`, False when stopping."""
+        arrived = inbox.wait()
+        lost = client._disconnected
+        await asyncio.wait({arrived, lost, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if inbox.items:
+            return True
+        if lost.done():
+            cause = None if lost.cancelled() else lost.exception()
+            raise aiomqtt.MqttError("Disconnected during message iteration") from cause
+        # Stopping. A message that arrives just now is not stored, so not acknowledged: the
+        # broker delivers it again next time.
+        return False
+
+    async def _commit(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        executor: ThreadPoolExecutor,
+        items: list[_Item],
+    ) -> IngestResult | None:
+        """Store the batch, retrying while the database fails; None if stopped meanwhile."""
+        attempts = 0
+        # Consecutive failures that are not "the database is unreachable".
+        failures = 0
+        while True:
+            isolate = failures >= ISOLATE_AFTER
+            try:
+                work = self._store_each if isolate else self._store
+                return await loop.run_in_executor(executor, work, items)
+            except Exception as exc:
+                self.stats.failed_commits += 1
+                if not isinstance(exc, OperationalError | InterfaceError):
+                    failures += 1
+                delay = backoff(attempts, self.settings.retry_initial, self.settings.retry_max)
+                attempts += 1
+                log.exception(
+                    "could not store a batch of %d MQTT messages; they stay unacknowledged "
+                    "and are retried in %.1f s%s",
+                    len(items),
+                    delay,
+                    "; next attempt stores them one by one" if failures == ISOLATE_AFTER else "",
+                )
+            if await self._sleep_unless_stopped(delay):
+                return None
+
+    # --- the event loop thread, as messages arrive ---------------------------------------------
+
+    def _route(self, topic: str) -> Route | None:
+        routes = self._routes
+        try:
+            return routes[topic]
+        except KeyError:
+            pass
+        if len(routes) >= ROUTE_CACHE_MAX:
+            routes.clear()
+        found = routes[topic] = next((r for r in self.settings.routes if r.matches(topic)), None)
+        return found
+
+    def _decode(self, message: Received) -> _Item:
+        # Adapters are pure functions of topic and payload (no database).
+        topic = message.topic
+        item = _Item(message, topic, datetime.now(UTC))
+        route = self._route(topic)
+        if route is None:
+            item.adapter_name = UNROUTED
+            item.reason = "the topic matches no adapter in SHOUWANG_MQTT_TOPICS"
+            return item
+        item.adapter_name = route.adapter_name
+        try:
+            readings = route.adapter.decode_mqtt(topic, message.payload)
+        except DecodeError as exc:
+            item.reason = exc.reason
+        except Exception as exc:
+            # An adapter bug, not the sender's fault; keep the message for a person to see.
+            log.exception("adapter %s failed on a message", route.adapter_name)
+            item.reason = f"adapter error: {type(exc).__name__}: {exc}"
+        else:
+            received_at = item.received_at
+            item.incoming = [Incoming(reading, received_at) for reading in readings]
+        return item
+
+    # --- the worker thread -------------------------------------------------------------------
+
+    def _store(self, items: list[_Item]) -> IngestResult:
+        with _fresh_connection(), transaction.atomic():
+            for item in items:
+                if item.reason is not None:
+                    _dead_letter(item, item.reason)
+            incoming = [i for item in items if item.reason is None for i in item.incoming]
+            return self._ingest(incoming, TRANSPORT)
+
+    def _store_each(self, items: list[_Item]) -> IngestResult:
+        """Each message in its own transaction; one the database refuses becomes a dead letter."""
+        total = IngestResult()
+        with _fresh_connection():
+            for item in items:
+                if item.reason is None:
+                    try:
+                        with transaction.atomic():
+                            result = self._ingest(item.incoming, TRANSPORT)
+                    except (OperationalError, InterfaceError):
+                        raise
+                    except Exception as exc:
+                        log.exception("message on %s could not be stored", item.topic)
+                        item.reason = f"could not be stored: {type(exc).__name__}: {exc}"
+                    else:
+                        _add(total, result)
+                        continue
+                if not item.recorded:
+                    with transaction.atomic():
+                        _dead_letter(item, item.reason)
+                    item.recorded = True
+        return total
+
+    def _count(self, items: list[_Item], result: IngestResult) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.messages += len(items)
+        stats.last_batch_size = len(items)
+        stats.stored += result.stored
+        stats.duplicates += result.duplicates
+        stats.dead_letters += sum(1 for item in items if item.reason is not None)
+
+    async def _sleep_unless_stopped(self, delay: float) -> bool:
+        """Sleep; True (at once) if stop() is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        return self.stopping
+
+
+@contextlib.contextmanager
+def _fresh_connection() -> Iterator[None]:
+    # Drops a connection the database closed (restart, idle timeout) before we use it, and one
+    # a failed batch left broken, so the next attempt reconnects.
+    close_old_connections()
+    try:
+        yield
+    finally:
+        close_old_connections()
+
+
+def _check_connected(client: aiomqtt.Client) -> None:
+    # The connection may have dropped while the batch was being stored (the database was slow or
+    # down): its message ids mean nothing on the next connection, where the broker sends the
+    # batch again anyway, so reconnect now instead of acknowledging into the void.
+    lost = client._disconnected
+    if lost.done():
+        cause = None if lost.cancelled() else lost.exception()
+        raise aiomqtt.MqttError("connection lost before the batch was acknowledged") from cause
+
+
+def _dead_letter(item: _Item, reason: str) -> None:
+    record_dead_letter(item.adapter_name, TRANSPORT, reason, item.message.payload, topic=item.topic)
+
+
+def _add(total: IngestResult, result: IngestResult) -> None:
+    total.stored += result.stored
+    total.duplicates += result.duplicates
+    total.stale += result.stale
+    total.new_devices += result.new_devices
+    total.events.extend(result.events)
+    total.health.extend(result.health)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+# --- running it ------------------------------------------------------------------------------
