@@ -50,7 +50,8 @@ props = st.one_of(
     st.just(b"\x00"),
     st.builds(
         properties,
-        st.none() | st.text(max_size=10),
+        # paho refuses NUL in a property's string (MQTT 5 forbids it).
+        st.none() | st.text(st.characters(exclude_characters="\x00"), max_size=10),
         st.none() | st.integers(0, 2**32 - 1),
         st.none() | st.integers(1, 65535),
     ),
