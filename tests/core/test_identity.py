@@ -25,6 +25,13 @@ def test_valid_id_is_normalised() -> None:
         ("01010519491231002X", "id_shape"),
         ("110105194902300028", "id_birth_date"),
         ("110105194912310021", "id_check_digit"),
+        ("100105194912310020", "id_region"),  # no province 10
+        ("990105194912310020", "id_region"),
+        ("110005194912310020", "id_region"),  # a province, not a county
+        ("110105209912310020", "id_birth_date"),  # born in the future
+        ("110105180012310020", "id_birth_date"),
+        ("11010549123A002", "id_shape"),
+        ("110105490230002", "id_birth_date"),  # 1949-02-30
     ],
 )
 def test_bad_id_numbers_say_what_is_wrong(value: str, code: str) -> None:
@@ -33,8 +40,19 @@ def test_bad_id_numbers_say_what_is_wrong(value: str, code: str) -> None:
     assert caught.value.code == code
 
 
+def test_an_id_number_written_in_full_width_with_a_lower_case_x_is_accepted() -> None:
+    assert identity.normalize_id_number("１１０１０５ １９４９１２３１００２ｘ") == VALID_ID
+    assert identity.normalize_id_number("11010519491231002x\n") == VALID_ID
+
+
+def test_old_15_digit_id_numbers_convert_to_18_digits() -> None:
+    # 110105 49 12 31 002 → 110105 1949 12 31 002 + check character
+    assert identity.normalize_id_number("110105491231002") == VALID_ID
+    assert identity.convert_old_id("110105491231002") == VALID_ID
+
+
 @given(
-    region=st.integers(100000, 999999),
+    region=st.sampled_from([110105, 440305, 310104, 650102, 810000]),
     year=st.integers(1900, 2025),
     month=st.integers(1, 12),
     day=st.integers(1, 28),
@@ -64,6 +82,12 @@ def test_check_digit_catches_any_single_typo(
         ("8613812345678", "13812345678"),
         ("010-62345678", "010-62345678"),
         ("0755-1234567-12", "0755-1234567-12"),
+        ("１３８ １２３４ ５６７８", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("138.1234.5678", "13812345678"),
+        ("+86-138-1234-5678", "13812345678"),
+        ("(010)62345678", "01062345678"),
+        ("０１０－６２３４５６７８", "010-62345678"),
     ],
 )
 def test_phone_numbers_normalise(value: str, expected: str) -> None:

@@ -114,7 +114,7 @@ def test_bad_rows_reject_the_whole_file_with_row_numbers(town: Town) -> None:
         GOOD[0],
         ["", "110105194912310097", "13800002222", "5", "1", "102", ""],  # row 3: no name
         ["钱七", "110105194912310096", "13800002222", "5", "1", "103", ""],  # row 4: check digit
-        ["孙八", "110101199003078515", "1380000", "5", "1", "104", "外星人"],  # row 5: 3 problems
+        ["孙八", "110101199003078515", "1380000", "5", "1", "104", "外星人"],  # row 5: 2 problems
         ["周九", "110101198001010010", "13800003333", "5", "1", "", ""],  # row 6: no door
     ]
     report = import_roster(town.east_worker, town.east_compound, "bad.xlsx", xlsx(rows))
@@ -125,9 +125,11 @@ def test_bad_rows_reject_the_whole_file_with_row_numbers(town: Town) -> None:
     assert by_row == {
         3: {"姓名"},
         4: {"身份证号"},
-        5: {"身份证号", "手机号", "标签"},
+        5: {"身份证号", "手机号"},
         6: {"门牌号"},
     }
+    # An unknown tag is a warning on its row, not a reason to refuse the file.
+    assert [(w.row, w.column) for w in report.warnings] == [(5, "标签")]
     reasons = " ".join(e.reason for e in report.errors)
     assert "row 2" in reasons  # row 5 repeats row 2's ID number
     assert snapshot() == before
@@ -178,10 +180,14 @@ def test_unreadable_files_get_one_clear_reason(
     assert snapshot() == before
 
 
-def test_system_tags_cannot_be_imported(town: Town) -> None:
-    rows = [["王小明", "110101199003078515", "13800001111", "5", "1", "101", "居家隔离中"]]
+def test_system_tags_are_not_imported_but_warned_about(town: Town) -> None:
+    rows = [["王小明", "110101199003078515", "13800001111", "5", "1", "101", "居家隔离中、老人"]]
     report = import_roster(town.east_worker, town.east_compound, "q.xlsx", xlsx(rows))
-    assert [e.column for e in report.errors] == ["标签"]
+    assert report.ok, report.errors
+    assert [(w.row, w.column) for w in report.warnings] == [(2, "标签")]
+    assert "quarantine case" in report.warnings[0].reason
+    person = Person.objects.get(name="王小明")
+    assert [t.code for t in person.tags.all()] == ["elderly"]
 
 
 def test_person_registered_in_another_community_is_not_moved(town: Town) -> None:

@@ -1,16 +1,21 @@
 """Resident rosters: import from the spreadsheets communities keep, export to Excel.
 
 An import is all or nothing. Every row is read and checked first; if any row is bad the whole
-file is rejected with a report naming each bad row, and nothing is written. A good file is
-applied in one transaction. Importing the same file again changes nothing: people are matched
-by ID number (through the blind index), or by household and name when the roster has no ID.
+file is rejected with a report naming each bad row (its spreadsheet row number and column),
+and nothing is written. A good file is applied in one transaction. Importing the same file
+again changes nothing: people are matched by ID number (through the blind index), or by
+household and name when the roster has no ID.
+
+The layers, each reusable on its own: `sheets` reads the file safely (limits, zip bombs,
+merged ranges), `tabular` finds the header and the records in the layout people make
+(`RESIDENT_SPEC` names our columns and their synonyms), `normalisers` make each value
+canonical; this module turns records into residents, plans the changes (the preview) and
+applies them. Large files are read by a task (`roster_uploads`), with progress.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,35 +25,89 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 
-from shouwang.core import audit, identity, roles
+from shouwang.core import audit, identity, normalisers, roles
 from shouwang.core.models import Area, AreaKind, AuditLog, Household, Person, Tag
 from shouwang.core.permissions import require, require_area
 from shouwang.core.scoping import user_covers_area
 from shouwang.core.services.areas import add_area_node, address_of, ancestor_names
 from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.core.services.people import PersonData, id_index, phone_index
+from shouwang.core.sheets import Limits, Progress, SheetError, read_sheet
+from shouwang.core.tabular import (
+    Column,
+    Record,
+    Table,
+    TableSpec,
+    cell_text,
+    header_key,
+    read_table,
+)
 
-# Header names seen in real rosters, mapped to our columns. Chinese first; English for the
-# English UI's template.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("姓名", "名字", "居民姓名", "name"),
-    "id_number": ("身份证号", "身份证号码", "证件号码", "身份证", "id number", "id_number"),
-    "phone": ("手机号", "手机号码", "联系电话", "电话", "手机", "phone"),
-    "building": ("楼栋", "楼号", "楼栋号", "楼", "building"),
-    "unit": ("单元", "单元号", "unit"),
-    "door": ("门牌号", "房号", "室号", "门牌", "door"),
-    "tags": ("标签", "人员类别", "人员标签", "tags"),
-}
-REQUIRED = ("name", "building", "door")
-TEMPLATE_HEADER = ["姓名", "身份证号", "手机号", "楼栋", "单元", "门牌号", "标签"]
 MAX_ROWS = 50_000
-_HEADER_SEARCH_ROWS = 10  # rosters often start with a title row or two above the header
-_TAG_SPLIT = re.compile(r"[,，、;；/\s]+")
+RESIDENT_SPEC = TableSpec(
+    columns=(
+        Column("name", "姓名", ("居民姓名", "人员姓名", "名字", "name"), required=True),
+        Column(
+            "id_number",
+            "身份证号",
+            (
+                "身份证号码",
+                "公民身份号码",
+                "证件号码",
+                "身份证件号码",
+                "身份号码",
+                "证件号",
+                "身份证",
+                "id number",
+                "id_number",
+            ),
+        ),
+        Column(
+            "phone",
+            "手机号",
+            ("手机号码", "手机", "联系电话", "电话号码", "电话", "联系方式", "phone"),
+        ),
+        Column(
+            "building",
+            "楼栋",
+            ("楼号", "楼栋号", "楼幢", "幢号", "栋号", "幢", "栋", "楼", "楼宇", "building"),
+            required=True,
+            carry_down=True,
+        ),
+        Column("unit", "单元", ("单元号", "unit"), carry_down=True),
+        Column(
+            "door",
+            "门牌号",
+            ("门牌", "门牌号码", "房号", "房间号", "房屋号", "室号", "室", "户号", "door"),
+            required=True,
+        ),
+        Column(
+            "tags",
+            "标签",
+            ("人员类别", "人员标签", "人员类型", "类别", "特殊人群", "重点人群", "tags"),
+        ),
+    ),
+    max_records=MAX_ROWS,
+)
+TEMPLATE_HEADER = [c.label for c in RESIDENT_SPEC.columns]
+LABELS = {c.key: c.label for c in RESIDENT_SPEC.columns}
+# The words committees use for our tags, by tag code. A tag's own name, code and English name
+# always match as well; anything else is reported as a warning on its row, not a rejection.
+TAG_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "elderly": ("老人", "老年人", "老年", "高龄老人", "高龄", "60岁以上老人"),
+    "living_alone": ("独居老人", "独居", "独居老年人", "空巢老人", "孤寡老人"),
+    "disabled": ("残疾人", "残疾", "残障", "残障人士"),
+    "chronic_illness": ("慢性病", "慢病", "慢性病患者", "基础病", "基础性疾病"),
+    "pregnant": ("孕产妇", "孕妇", "产妇"),
+    "tenant": ("租户", "租客", "租住", "出租户", "承租人"),
+    "under_quarantine": ("居家隔离", "居家隔离中", "居家观察", "居家健康观察", "隔离"),
+}
+_TAG_SPLIT = re.compile(r"[,，、;；/\\|\s]+")
+_PREVIEW_ITEMS = 500  # rows listed one by one in a preview; the counts are always complete
 
 
-class RosterFileError(ValueError):
+class RosterFileError(SheetError):
     """The file as a whole cannot be read (wrong type, no header, too large)."""
 
 
@@ -57,6 +116,15 @@ class RowError:
     row: int
     column: str
     reason: str
+    letter: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "reason": self.reason,
+            "letter": self.letter,
+        }
 
 
 @dataclass
@@ -67,248 +135,210 @@ class RosterRow:
     unit: str
     door: str
 
+    @property
+    def place(self) -> tuple[str, str, str]:
+        return (self.building, self.unit, self.door)
+
+
+@dataclass
+class PlannedRow:
+    row: RosterRow
+    action: str  # "create", "update" or "unchanged"
+    person: Person | None = None
+    changes: list[str] = field(default_factory=list)  # column labels
+
 
 @dataclass
 class ImportReport:
     file_name: str
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    skipped_rows: list[int] = field(default_factory=list)
+    header_rows: tuple[int, int] = (0, 0)
+    columns: dict[str, str] = field(default_factory=dict)  # label → "C 身份证号码"
     created_people: int = 0
     updated_people: int = 0
     unchanged_people: int = 0
     created_households: int = 0
     created_areas: int = 0
+    items: list[dict[str, Any]] = field(default_factory=list)  # preview lines, masked
+    applied: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "rows": self.rows,
+            "errors": [e.as_dict() for e in self.errors],
+            "warnings": [w.as_dict() for w in self.warnings],
+            "skipped_rows": self.skipped_rows,
+            "header_rows": list(self.header_rows),
+            "columns": self.columns,
+            "created_people": self.created_people,
+            "updated_people": self.updated_people,
+            "unchanged_people": self.unchanged_people,
+            "created_households": self.created_households,
+            "created_areas": self.created_areas,
+            "items": self.items,
+            "applied": self.applied,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        report = cls(file_name=data.get("file_name", ""))
+        for key in (
+            "rows",
+            "skipped_rows",
+            "columns",
+            "created_people",
+            "updated_people",
+            "unchanged_people",
+            "created_households",
+            "created_areas",
+            "items",
+            "applied",
+        ):
+            if key in data:
+                setattr(report, key, data[key])
+        first, last = data.get("header_rows") or (0, 0)
+        report.header_rows = (int(first), int(last))
+        report.errors = [RowError(**e) for e in data.get("errors", [])]
+        report.warnings = [RowError(**w) for w in data.get("warnings", [])]
+        return report
+
 
 # --- reading ---------------------------------------------------------------------------
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+class TagVocabulary:
+    """Tag names as people write them → our tags."""
+
+    def __init__(self, tags: Iterable[Tag]) -> None:
+        self.by_word: dict[str, Tag] = {}
+        for tag in tags:
+            for word in (tag.name, tag.code, tag.name_en, *TAG_SYNONYMS.get(tag.code, ())):
+                if word:
+                    self.by_word.setdefault(header_key(word), tag)
+
+    @classmethod
+    def load(cls) -> TagVocabulary:
+        return cls(Tag.objects.all())
+
+    def find(self, word: str) -> Tag | None:
+        return self.by_word.get(header_key(word))
 
 
-def _read_csv(data: bytes) -> list[list[Any]]:
-    # Excel in China saves CSV as GB18030 (GBK); everything else sends UTF-8, often with a BOM.
-    for encoding in ("utf-8-sig", "gb18030"):
+def read_file(
+    file_name: str, data: bytes, progress: Progress | None = None, limits: Limits | None = None
+) -> Table:
+    """The records of a roster file, or RosterFileError saying why it cannot be read."""
+    try:
+        return read_table(read_sheet(file_name, data, limits, progress), RESIDENT_SPEC)
+    except SheetError as exc:
+        raise RosterFileError(str(exc)) from exc
+
+
+class _RowCheck:
+    """One record's values normalised, its problems and warnings collected."""
+
+    def __init__(self, record: Record, warnings: list[RowError]) -> None:
+        self.record = record
+        self.errors: list[RowError] = []
+        self.warnings = warnings
+
+    def problem(self, key: str, reason: str, warning: bool = False) -> None:
+        into = self.warnings if warning else self.errors
+        letter = self.record.letters.get(key, "")
+        into.append(RowError(self.record.row, LABELS[key], reason, letter))
+
+    def clean(self, key: str, normaliser: Any) -> str | None:
         try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise RosterFileError(_("The CSV file is neither UTF-8 nor GBK text."))
-    return [list(r) for r in csv.reader(io.StringIO(text))]
+            value, warning = normaliser(self.record.values.get(key))
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.problem(key, message)
+            return None
+        if warning:
+            self.problem(key, warning, warning=True)
+        return str(value)
+
+    def tags(self, vocabulary: TagVocabulary) -> tuple[Tag, ...]:
+        found: list[Tag] = []
+        for word in _TAG_SPLIT.split(cell_text(self.record.values.get("tags"))):
+            if not word:
+                continue
+            tag = vocabulary.find(word)
+            if tag is None:
+                self.problem("tags", _("Unknown tag “%(t)s”: not imported.") % {"t": word}, True)
+            elif tag.system:
+                message = _(
+                    "“%(t)s” is set by the system when a quarantine case is opened, not by an "
+                    "import: open a case for this person instead."
+                )
+                self.problem("tags", message % {"t": word}, True)
+            elif tag not in found:
+                found.append(tag)
+        return tuple(found)
 
 
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise RosterFileError(_("The file is not a readable .xlsx workbook.")) from exc
-    try:
-        sheet = book.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
-def read_table(file_name: str, data: bytes) -> list[list[Any]]:
-    lower = file_name.lower()
-    if lower.endswith(".csv"):
-        return _read_csv(data)
-    if lower.endswith(".xlsx"):
-        return _read_xlsx(data)
-    if lower.endswith(".xls"):
-        raise RosterFileError(
-            _("Old .xls files are not supported: save the file as .xlsx or .csv in Excel or WPS.")
-        )
-    raise RosterFileError(_("Upload a .xlsx or .csv file."))
-
-
-def _find_header(table: list[list[Any]]) -> tuple[int, dict[str, int]]:
-    aliases = {alias.lower(): col for col, names in COLUMNS.items() for alias in names}
-    for index, row in enumerate(table[:_HEADER_SEARCH_ROWS]):
-        found: dict[str, int] = {}
-        for position, cell in enumerate(row):
-            column = aliases.get(_cell_text(cell).lower())
-            if column and column not in found:
-                found[column] = position
-        if "name" in found:
-            missing = [c for c in REQUIRED if c not in found]
-            if missing:
-                names = "、".join(COLUMNS[c][0] for c in missing)
-                raise RosterFileError(_("The header has no column %(names)s.") % {"names": names})
-            return index, found
-    raise RosterFileError(
-        _(
-            "No header row found: the first rows must name the columns (姓名, 身份证号, 手机号, "
-            "楼栋, 单元, 门牌号, 标签)."
-        )
-    )
-
-
-def normalize_building(value: str) -> str:
-    match = re.fullmatch(r"(\d+)\s*(号楼|号|栋|幢|座|#)?", value)
-    return f"{int(match.group(1))}号楼" if match else value
-
-
-def normalize_unit(value: str) -> str:
-    match = re.fullmatch(r"(\d+)\s*(单元)?", value)
-    return f"{int(match.group(1))}单元" if match else value
-
-
-def normalize_door(value: str) -> str:
-    match = re.fullmatch(r"(\d+)\s*(室|号)?", value)
-    return match.group(1) if match else value
-
-
-def _tags_by_name() -> dict[str, Tag]:
-    tags: dict[str, Tag] = {}
-    for tag in Tag.objects.all():
-        for key in (tag.name, tag.code, tag.name_en):
-            if key:
-                tags[key.lower()] = tag
-    return tags
-
-
-def _valid_id_or_none(value: Any) -> str | None:
-    try:
-        return identity.normalize_id_number(_cell_text(value))
-    except ValidationError:
-        return None
-
-
-def parse(table: list[list[Any]]) -> tuple[list[RosterRow], list[RowError]]:
-    """Check every row; numbers in errors are the spreadsheet's own row numbers (1-based)."""
-    header_index, columns = _find_header(table)
-    tags = _tags_by_name()
+def parse(
+    table: Table, vocabulary: TagVocabulary
+) -> tuple[list[RosterRow], list[RowError], list[RowError]]:
+    """Records → residents; errors and warnings carry the spreadsheet's own row numbers."""
     rows: list[RosterRow] = []
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     seen_ids: dict[str, int] = {}
     seen_doors: dict[tuple[str, str, str, str], int] = {}
-    body = table[header_index + 1 :]
-    if len(body) > MAX_ROWS:
-        raise RosterFileError(_("At most %(n)d rows per file.") % {"n": MAX_ROWS})
-
-    def cell(row: list[Any], column: str) -> Any:
-        position = columns.get(column)
-        return row[position] if position is not None and position < len(row) else None
-
-    for offset, raw in enumerate(body):
-        number = header_index + offset + 2
-        if all(_cell_text(c) == "" for c in raw):
-            continue
-        row_errors: list[RowError] = []
-        raw_id = cell(raw, "id_number")
-        if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
-            # Excel turned the ID into a number: the last digits are already gone.
-            row_errors.append(
-                RowError(
-                    number,
-                    "身份证号",
-                    _(
-                        "The ID number was stored as a number by Excel and has lost digits: "
-                        "format the column as text and type it again."
-                    ),
+    for record in table.records:
+        check = _RowCheck(record, warnings)
+        name = check.clean("name", normalisers.name)
+        id_number = check.clean("id_number", normalisers.id_number)
+        phone = check.clean("phone", normalisers.phone)
+        building = check.clean("building", normalisers.building)
+        unit = check.clean("unit", normalisers.unit) or ""
+        door = check.clean("door", normalisers.door)
+        tags = check.tags(vocabulary)
+        if building == "":
+            check.problem("building", _("Building is required."))
+        if door == "":
+            check.problem("door", _("Door number is required."))
+        if id_number:
+            first = seen_ids.setdefault(id_number, record.row)
+            if first != record.row:
+                check.problem("id_number", _("Same ID number as row %(r)d.") % {"r": first})
+        elif name and building and door:
+            first = seen_doors.setdefault((building, unit, door, name), record.row)
+            if first != record.row:
+                check.problem(
+                    "name",
+                    _("Same person (no ID number) in the same household as row %(r)d.")
+                    % {"r": first},
                 )
-            )
-            raw_id = None
-        tag_list: list[Tag] = []
-        for tag_name in _TAG_SPLIT.split(_cell_text(cell(raw, "tags"))):
-            if not tag_name:
-                continue
-            tag = tags.get(tag_name.lower())
-            if tag is None:
-                row_errors.append(
-                    RowError(number, "标签", _("Unknown tag “%(t)s”.") % {"t": tag_name})
-                )
-            elif tag.system:
-                row_errors.append(
-                    RowError(
-                        number,
-                        "标签",
-                        _("Tag “%(t)s” is set by the system and cannot be imported.")
-                        % {"t": tag_name},
-                    )
-                )
-            else:
-                tag_list.append(tag)
-        try:
-            person = PersonData.clean(
-                _cell_text(cell(raw, "name")),
-                _cell_text(raw_id),
-                _cell_text(cell(raw, "phone")),
-                [],
-            )
-        except ValidationError as exc:
-            header = dict(
-                zip(("name", "id_number", "phone"), ("姓名", "身份证号", "手机号"), strict=True)
-            )
-            for key, messages in exc.message_dict.items():
-                for message in messages:
-                    row_errors.append(RowError(number, header.get(key, key), message))
-            person = None
-        building = normalize_building(_cell_text(cell(raw, "building")))
-        unit = normalize_unit(_cell_text(cell(raw, "unit")))
-        door = normalize_door(_cell_text(cell(raw, "door")))
-        if not building:
-            row_errors.append(RowError(number, "楼栋", _("Building is required.")))
-        if not door:
-            row_errors.append(RowError(number, "门牌号", _("Door number is required.")))
-        for label, text in (("楼栋", building), ("单元", unit)):
-            if len(text) > 100:
-                row_errors.append(RowError(number, label, _("Longer than 100 characters.")))
-        if len(door) > 50:
-            row_errors.append(RowError(number, "门牌号", _("Longer than 50 characters.")))
-        row_id = person.id_number if person is not None else _valid_id_or_none(raw_id)
-        if row_id:
-            first_id = seen_ids.setdefault(row_id, number)
-            if first_id != number:
-                row_errors.append(
-                    RowError(
-                        number, "身份证号", _("Same ID number as row %(r)d.") % {"r": first_id}
-                    )
-                )
-        elif person is not None:
-            door_key = (building, unit, door, person.name)
-            first = seen_doors.setdefault(door_key, number)
-            if first != number:
-                row_errors.append(
-                    RowError(
-                        number,
-                        "姓名",
-                        _("Same person (no ID number) in the same household as row %(r)d.")
-                        % {"r": first},
-                    )
-                )
-        if row_errors or person is None:
-            errors.extend(row_errors)
+        if check.errors or not name or not building or not door:
+            errors.extend(check.errors)
             continue
         rows.append(
             RosterRow(
-                number,
-                PersonData(person.name, person.id_number, person.phone, tuple(tag_list)),
+                record.row,
+                PersonData(name, id_number or None, phone or None, tags),
                 building,
                 unit,
                 door,
             )
         )
-    return rows, errors
+    return rows, errors, warnings
 
 
-# --- applying --------------------------------------------------------------------------
+# --- planning and applying -------------------------------------------------------------
 
 
 class _Places:
-    """Buildings, units and households under the target area, created on first use."""
+    """Buildings, units and households under the target area: found, or created on first use."""
 
     def __init__(self, actor: Any, root: Area, report: ImportReport) -> None:
         self.actor = actor
@@ -321,6 +351,17 @@ class _Places:
             (h.area_id, h.door): h
             for h in Household.objects.filter(area__path__startswith=root.path)
         }
+
+    def find(self, building: str, unit: str, door: str) -> tuple[Household | None, int]:
+        """The existing household, or None and how many areas it would need created."""
+        area = self.children.get((self.root.path, building))
+        if area is None:
+            return None, 2 if unit else 1
+        if unit:
+            area = self.children.get((area.path, unit))
+            if area is None:
+                return None, 1
+        return self.households.get((area.pk, door)), 0
 
     def _child(self, parent: Area, name: str, kind: int) -> Area:
         area = self.children.get((parent.path, name))
@@ -390,44 +431,139 @@ def check_target(actor: Any, area: Area) -> None:
         )
 
 
-def import_roster(actor: Any, area: Area, file_name: str, data: bytes) -> ImportReport:
-    """Check the whole file, then apply it in one transaction, or write nothing at all."""
-    check_target(actor, area)
-    report = ImportReport(file_name=file_name)
-    try:
-        table = read_table(file_name, data)
-        rows, errors = parse(table)
-    except RosterFileError as exc:
-        report.errors.append(RowError(0, "", str(exc)))
-        return report
-    report.rows = len(rows) + len({e.row for e in errors})
-    report.errors.extend(errors)
-    if not rows and not errors:
-        report.errors.append(RowError(0, "", _("The file has a header but no residents.")))
+def _where(row: RosterRow) -> str:
+    return " ".join(p for p in row.place if p)
+
+
+def plan(actor: Any, area: Area, rows: list[RosterRow], report: ImportReport) -> list[PlannedRow]:
+    """What applying the rows would do, without writing; scope problems go to report.errors."""
     by_id, without_id = _existing_people(rows, area)
+    places = _Places(actor, area, report)
+    planned: list[PlannedRow] = []
+    new_places: set[tuple[str, ...]] = set()
     for row in rows:
-        if row.person.id_number:
-            existing = by_id.get(id_index(row.person.id_number))
+        data = row.person
+        person: Person | None = None
+        household, missing_areas = places.find(*row.place)
+        if household is None and row.place not in new_places:
+            new_places.add(row.place)
+            report.created_households += 1
+            # Count each new building or unit once, however many households it gets.
+            for depth in range(missing_areas):
+                key = row.place[: 2 - depth] if row.unit else row.place[:1]
+                if key not in new_places:
+                    new_places.add(key)
+                    report.created_areas += 1
+        if data.id_number:
+            person = by_id.get(id_index(data.id_number))
             if (
-                existing is not None
+                person is not None
                 and actor is not None
-                and not user_covers_area(actor, existing.household.area.path)
+                and not user_covers_area(actor, person.household.area.path)
             ):
                 report.errors.append(
                     RowError(
                         row.row,
-                        "身份证号",
+                        LABELS["id_number"],
                         _(
                             "This person is registered in a household outside your areas: "
                             "ask the town operator to move them."
                         ),
                     )
                 )
-    report.errors.sort(key=lambda e: (e.row, e.column))
+                continue
+        elif household is not None:
+            person = without_id.get((household.pk, data.name))
+        if person is None:
+            planned.append(PlannedRow(row, "create"))
+            continue
+        changes = []
+        if household is None or person.household_id != household.pk:
+            changes.append(_("address"))
+        if person.name != data.name:
+            changes.append(LABELS["name"])
+        if person.phone != data.phone:
+            changes.append(LABELS["phone"])
+        if {t.pk for t in person.tags.all()} != {t.pk for t in data.tags}:
+            changes.append(LABELS["tags"])
+        planned.append(PlannedRow(row, "update" if changes else "unchanged", person, changes))
+    report.created_people = sum(p.action == "create" for p in planned)
+    report.updated_people = sum(p.action == "update" for p in planned)
+    report.unchanged_people = sum(p.action == "unchanged" for p in planned)
+    report.items = [
+        {
+            "row": p.row.row,
+            "action": p.action,
+            "name": identity.mask_name(p.row.person.name),
+            "address": _where(p.row),
+            "changes": p.changes,
+        }
+        for p in planned
+        if p.action != "unchanged"
+    ][:_PREVIEW_ITEMS]
+    return planned
+
+
+def check_file(
+    actor: Any,
+    area: Area,
+    file_name: str,
+    data: bytes,
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+) -> tuple[ImportReport, list[PlannedRow]]:
+    """Read, check and plan a roster: the preview. Nothing is written."""
+    check_target(actor, area)
+    report = ImportReport(file_name=file_name)
+    try:
+        table = read_file(file_name, data, progress, limits)
+    except RosterFileError as exc:
+        report.errors.append(RowError(0, "", str(exc)))
+        return report, []
+    report.header_rows = table.header_rows
+    report.columns = {
+        LABELS[key]: f"{table.letters[key]} {header}" for key, header in table.headers.items()
+    }
+    report.skipped_rows = table.skipped
+    rows, errors, warnings = parse(table, TagVocabulary.load())
+    report.rows = len(rows) + len({e.row for e in errors})
+    report.errors.extend(errors)
+    report.warnings.extend(warnings)
+    if not rows and not errors:
+        report.errors.append(RowError(0, "", _("The file has a header but no residents.")))
+    planned = plan(actor, area, rows, report)
+    report.errors.sort(key=lambda e: (e.row, e.letter, e.column))
     if report.errors:
+        report.items = []
+        return report, []
+    return report, planned
+
+
+def import_roster(
+    actor: Any,
+    area: Area,
+    file_name: str,
+    data: bytes,
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+) -> ImportReport:
+    """Check the whole file, then apply it in one transaction, or write nothing at all."""
+    report, planned = check_file(actor, area, file_name, data, progress, limits)
+    if not report.ok:
         return report
+    # The counts are recomputed as the rows are written (the database may have moved on
+    # since a preview was shown).
+    applied = ImportReport(
+        file_name=file_name,
+        rows=report.rows,
+        warnings=report.warnings,
+        skipped_rows=report.skipped_rows,
+        header_rows=report.header_rows,
+        columns=report.columns,
+        items=report.items,
+    )
     with transaction.atomic():
-        _apply_rows(actor, area, rows, by_id, without_id, report)
+        _apply(actor, area, planned, applied)
         audit.record(
             "roster.import",
             actor=actor,
@@ -435,25 +571,20 @@ def import_roster(actor: Any, area: Area, file_name: str, data: bytes) -> Import
             details={
                 "file": file_name,
                 "sha256": hashlib.sha256(data).hexdigest(),
-                "rows": report.rows,
-                "created": report.created_people,
-                "updated": report.updated_people,
-                "unchanged": report.unchanged_people,
-                "households": report.created_households,
-                "areas": report.created_areas,
+                "rows": applied.rows,
+                "created": applied.created_people,
+                "updated": applied.updated_people,
+                "unchanged": applied.unchanged_people,
+                "households": applied.created_households,
+                "areas": applied.created_areas,
+                "warnings": len(applied.warnings),
             },
         )
-    return report
+    applied.applied = True
+    return applied
 
 
-def _apply_rows(
-    actor: Any,
-    root: Area,
-    rows: list[RosterRow],
-    by_id: dict[str, Person],
-    without_id: dict[tuple[int, str], Person],
-    report: ImportReport,
-) -> None:
+def _apply(actor: Any, root: Area, planned: list[PlannedRow], report: ImportReport) -> None:
     places = _Places(actor, root, report)
     new_people: list[tuple[Person, RosterRow]] = []
     entries: list[AuditLog] = []
@@ -476,13 +607,11 @@ def _apply_rows(
             details=details,
         )
 
-    for row in rows:
+    for item in planned:
+        row = item.row
         household = places.household(row.building, row.unit, row.door)
         data = row.person
-        if data.id_number:
-            person = by_id.get(id_index(data.id_number))
-        else:
-            person = without_id.get((household.pk, data.name))
+        person = item.person
         if person is None:
             person = Person(
                 household=household,
@@ -494,14 +623,7 @@ def _apply_rows(
             )
             new_people.append((person, row))
             continue
-        old_tags = {t.pk for t in person.tags.all()}
-        changed = (
-            person.household_id != household.pk
-            or person.name != data.name
-            or person.phone != data.phone
-            or old_tags != {t.pk for t in data.tags}
-        )
-        if not changed:
+        if item.action == "unchanged":
             report.unchanged_people += 1
             continue
         before = PersonData(
