@@ -370,12 +370,23 @@ class Delivery(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
+    # Empty only for a delivery that failed when planned: no channel could carry it (a family
+    # contact in an area without an SMS channel), kept for a person to see.
     channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("channel")
+        Channel,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("channel"),
     )
     alert = models.ForeignKey(
         Alert, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("alert")
     )
+    # Who hears it: "" the channel's own recipients (a group, a mailbox, its phone numbers); or
+    # a kind registered in `shouwang.alerts.notify.recipients` ("family": the family contacts
+    # of the alert's person) with the recipient's id there, looked up when sending.
+    recipient_kind = models.CharField(max_length=10, blank=True, default="")
+    recipient_ref = models.PositiveIntegerField(default=0)
     # opened, occurred, escalated, reminded
     reason = models.CharField(_("reason"), max_length=20)
     status = models.CharField(
@@ -402,6 +413,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["channel", "status", "sent_at"], name="delivery_channel_sent"),
+            models.Index(fields=["recipient_kind", "recipient_ref"], name="delivery_recipient"),
         ]
 
     def __str__(self) -> str:

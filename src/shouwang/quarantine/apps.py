@@ -12,9 +12,9 @@ class QuarantineConfig(AppConfig):
 
         perms.grant()
         # Registers the app's alert kinds (missed check, fever) and its area settings.
-        from shouwang.alerts.services import announce
+        from shouwang.alerts.notify import recipients
         from shouwang.quarantine import rules  # noqa: F401
         from shouwang.quarantine.services import family
 
-        if family.plan not in announce.AFTER_CHANGE:
-            announce.AFTER_CHANGE.append(family.plan)
+        # A person's family contacts: a kind of recipient of the alerts' delivery engine.
+        recipients.register(family.FamilyContacts())

@@ -315,32 +315,3 @@ class FamilyContact(models.Model):
     @property
     def masked_phone(self) -> str:
         return identity.mask_phone(self.phone)
-
-
-class FamilyNotice(models.Model):
-    """One alert told to one family contact by template SMS, retried until sent or failed."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(
-        FamilyContact, null=True, on_delete=models.SET_NULL, related_name="notices"
-    )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField()
-    next_attempt_at = models.DateTimeField(db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["alert", "contact"], name="family_notice_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.alert_id}→{self.contact_id} {self.status}"

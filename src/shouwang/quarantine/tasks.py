@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
 from shouwang.quarantine.services import health, retention
 
@@ -17,19 +17,3 @@ def check_missed_health_checks() -> int:
 def purge_closed_cases() -> int:
     """Nightly: anonymise cases closed longer ago than their area's retention period."""
     return retention.purge_expired()
-
-
-@db_task(retries=0)  # type: ignore[untyped-decorator]
-def send_family_notices() -> int:
-    """Right after an alert that families hear of is committed."""
-    from shouwang.quarantine.services import family
-
-    return family.send_due()
-
-
-@db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
-def retry_family_notices() -> int:
-    """Retries, and what a process that died before sending left behind."""
-    from shouwang.quarantine.services import family
-
-    return family.send_due()

@@ -43,7 +43,6 @@ from shouwang.quarantine.models import (
     CareEnrolment,
     Case,
     CaseStatus,
-    FamilyNotice,
     HealthCheck,
     ResidentLink,
     Source,
@@ -55,7 +54,7 @@ from shouwang.quarantine.perms import (
     VIEW_CARE,
     VIEW_CASES,
 )
-from shouwang.quarantine.services import care, cases, health, reports
+from shouwang.quarantine.services import care, cases, family, health, reports
 from shouwang.quarantine.services.care import CareData, Contact
 from shouwang.quarantine.services.cases import CaseData, default_days
 
@@ -549,6 +548,19 @@ def _enrolment(request: HttpRequest, pk: int) -> CareEnrolment:
     )
 
 
+def _family_notices(enrolment: CareEnrolment) -> list[dict[str, Any]]:
+    contacts = {c.pk: c for c in enrolment.contacts.all()}
+    return [
+        {
+            "created_at": d.created_at,
+            "contact": contacts.get(d.recipient_ref),
+            "status": d.get_status_display(),
+            "last_error": d.last_error,
+        }
+        for d in family.notices(list(contacts))
+    ]
+
+
 @require_GET
 def care_detail(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = _enrolment(request, pk)
@@ -561,11 +573,7 @@ def care_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "address": address,
             "contacts": list(enrolment.contacts.all()),
             # What the family was told, and what could not be sent (for a person to act on).
-            "notices": list(
-                FamilyNotice.objects.filter(contact__enrolment=enrolment)
-                .select_related("contact", "alert")
-                .order_by("-created_at")[:10]
-            ),
+            "notices": _family_notices(enrolment),
             "pause_form": PauseForm(),
             "contact_form": ContactForm(),
             "can_manage": request.user.has_perm(MANAGE_CARE),

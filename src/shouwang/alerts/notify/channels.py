@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from apprise import Apprise, AppriseAsset, NotifyFormat, NotifyType
@@ -318,11 +319,14 @@ def validate_target(kind: str, target: str) -> None:
 # --- sending ---------------------------------------------------------------------------------
 
 
-def send(kind: str, target: str, message: Message) -> None:
-    """Send one message; SendError when it was not accepted."""
+def send(kind: str, target: str, message: Message, to: Sequence[str] | None = None) -> None:
+    """Send one message; SendError when it was not accepted. `to`: instead of the channel's
+    own recipients (a family contact's number: SMS channels only)."""
     if kind == ChannelKind.SMS:
-        _send_sms(target, message)
+        _send_sms(target, message, to)
         return
+    if to is not None:
+        raise SendError(f"渠道类型 {kind} 不能发给个人", permanent=True)
     try:
         service = service_for(kind, target)
     except ValueError as exc:
@@ -348,13 +352,14 @@ def send(kind: str, target: str, message: Message) -> None:
     raise SendError(text)
 
 
-def _send_sms(target: str, message: Message) -> None:
+def _send_sms(target: str, message: Message, to: Sequence[str] | None) -> None:
     try:
         settings = sms.parse_settings(target)
     except ValueError as exc:
         raise SendError(str(exc), permanent=True) from None
+    numbers = settings.phone_numbers if to is None else tuple(to)
     try:
-        settings.provider.send(settings.phone_numbers, settings.template_code, message.params)
+        settings.provider.send(numbers, settings.template_code, message.params)
     except sms.SmsError as exc:
         raise SendError(str(exc), permanent=exc.permanent, rate_limited=exc.rate_limited) from None
 

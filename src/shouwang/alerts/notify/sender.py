@@ -43,7 +43,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from shouwang.alerts.models import Channel, Delivery
-from shouwang.alerts.notify import channels, conf, messages
+from shouwang.alerts.notify import channels, conf, messages, recipients
 from shouwang.core import audit
 
 log = logging.getLogger(__name__)
@@ -235,14 +235,33 @@ def _round(channel_id: int, token: str, report: Report) -> bool:
     claimed = _claim(ids, now)
     if not claimed:
         return True
-    if as_one and len(claimed) > 1:
-        _send(channel, claimed, token, report, digest=True)
-        return True
+    # A digest joins the messages of one recipient only: the channel's own recipients, or one
+    # family contact (who must never read of another household's alerts).
+    groups: dict[tuple[str, int], list[Delivery]] = {}
     for delivery in claimed:
-        if not _acquire(channel_id, token):  # renew; lost only if we overran the lease
-            return False
-        _send(channel, [delivery], token, report, digest=False)
+        groups.setdefault((delivery.recipient_kind, delivery.recipient_ref), []).append(delivery)
+    for group in groups.values():
+        if as_one and len(group) > 1:
+            if not _acquire(channel_id, token):
+                return False
+            _send(channel, group, token, report, digest=True)
+            continue
+        for delivery in group:
+            if not _acquire(channel_id, token):  # renew; lost only if we overran the lease
+                return False
+            _send(channel, [delivery], token, report, digest=False)
     return True
+
+
+def addresses(delivery: Delivery) -> tuple[str, ...] | None:
+    """Where a delivery to a registered kind of recipient goes (None: the channel's own)."""
+    if not delivery.recipient_kind:
+        return None
+    source = recipients.source(delivery.recipient_kind)
+    address = source.address(delivery.recipient_ref) if source is not None else None
+    if not address:
+        raise channels.SendError("联系人已删除", permanent=True)
+    return (address,)
 
 
 def _message(channel: Channel, deliveries: list[Delivery], digest: bool) -> messages.Message:
@@ -264,7 +283,7 @@ def _send(
     error: channels.SendError | None = None
     try:
         message = _message(channel, deliveries, digest)
-        channels.send(channel.kind, channel.target or "", message)
+        channels.send(channel.kind, channel.target or "", message, to=addresses(deliveries[0]))
     except channels.SendError as exc:
         error = exc
     except Exception as exc:  # a bug must not leave the deliveries claimed for good
@@ -335,9 +354,9 @@ def requeue(actor: Any, ids: Iterable[int]) -> int:
     """Send failed deliveries again, from a fresh count of attempts (the admin's action)."""
     ids = list(ids)
     with transaction.atomic():
-        count = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.FAILED).update(
-            status=Pending, attempts=0, next_attempt_at=timezone.now(), claim=""
-        )
+        count = Delivery.objects.filter(
+            pk__in=ids, status=Delivery.Status.FAILED, channel__isnull=False
+        ).update(status=Pending, attempts=0, next_attempt_at=timezone.now(), claim="")
         audit.record("delivery.requeue", actor=actor, details={"ids": ids, "requeued": count})
         transaction.on_commit(wake)
     return count
