@@ -4,6 +4,7 @@ the export, and pinned query counts on the lists."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import time_machine
 from django.test import Client
 from openpyxl import load_workbook
 
+from shouwang.alerts.models import Alert
 from shouwang.core.models import AuditLog
 from shouwang.core.services.people import PersonData, create_household, create_person
 from shouwang.devices.models import Device, DeviceStatus
@@ -265,3 +267,60 @@ def test_bad_posts_on_the_case_page_say_why_and_change_nothing(town: Town, case:
     assert not HealthCheck.objects.exists()
     assert not case.services.exists()
     assert client.post(f"{base}/nonsense/").status_code == 404
+
+
+def _home_now(client: Client) -> str:
+    page = client.get("/").content.decode()
+    return page.split('data-testid="now"')[1].split("</section>")[0]
+
+
+def _count(section: str, testid: str) -> int:
+    found = re.search(rf'data-testid="{testid}"><strong>(\d+)</strong>', section)
+    assert found is not None, testid
+    return int(found.group(1))
+
+
+def test_the_workers_home_shows_what_needs_them_now(
+    town: Town, case: Case, clock: time_machine.Coordinates, door: Any
+) -> None:
+    no_sensor = create_household(None, town.east_unit, "502")
+    neighbour = create_person(None, no_sensor, PersonData.clean("钱七", "", ""))
+    start_case(
+        town.east_worker,
+        no_sensor,
+        CaseData([neighbour], Source.RISK_AREA, no_device_reason="缺货"),
+    )
+    clock.move_to(T0 + timedelta(hours=4))  # 13:00: both morning checks are missing
+    door("door-q1", "open", T0 + timedelta(hours=4))  # the quarantined door opens
+    client = login(town.east_worker)
+    now = _home_now(client)
+    assert _count(now, "now-alerts") == Alert.objects.exclude(status="resolved").count() >= 1
+    assert _count(now, "now-checks") == 2
+    assert "张*明" in now
+    assert "钱*" in now
+    assert _count(now, "now-install") == 1
+    assert f"/quarantine/cases/{Case.objects.get(household=no_sensor).pk}/" in now
+    assert _count(now, "now-ending") == 0
+    assert _count(now, "now-recover") == 0
+    # The other community's worker sees none of it; a guard gets the gate, not this.
+    west = _home_now(login(town.west_worker))
+    assert (_count(west, "now-alerts"), _count(west, "now-checks")) == (0, 0)
+    assert "张*明" not in west
+
+    clock.move_to(T0 + timedelta(days=13, hours=4))  # the case's last day
+    client = login(town.east_worker)
+    assert _count(_home_now(client), "now-ending") == 2  # both cases began on the same day
+    client.post(f"/quarantine/cases/{case.pk}/end/", {"status": "completed"})
+    assert _count(_home_now(client), "now-recover") == 1
+
+
+@pytest.mark.parametrize("n", [1, 6])
+def test_the_workers_home_makes_a_fixed_number_of_queries(
+    town: Town, clock: Any, n: int, django_assert_max_num_queries: Any
+) -> None:
+    _many_cases(town, n)
+    clock.move_to(T0 + timedelta(hours=4))
+    client = login(town.east_worker)
+    with django_assert_max_num_queries(22):
+        page = client.get("/")
+    assert page.content.decode().count("居*") >= n

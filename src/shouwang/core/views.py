@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from shouwang.core import home as home_sections
 from shouwang.core import identity, roles
 from shouwang.core.forms import (
     HouseholdFilterForm,
@@ -79,6 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
         context["areas"] = [(a, None) for a in top]
     context["search_form"] = PeopleFilterForm()
+    context["sections"] = home_sections.render_sections(request)
     return render(request, "core/home.html", context)
 
 

@@ -11,6 +11,10 @@ class QuarantineConfig(AppConfig):
         from shouwang.quarantine import perms
 
         perms.grant()
+        from shouwang.core import home
+        from shouwang.quarantine.views import home_section
+
+        home.register_section("quarantine-now", "quarantine/_home_now.html", home_section, 10)
         # Registers the app's alert kinds (missed check, fever) and its area settings.
         from shouwang.alerts.notify import recipients
         from shouwang.quarantine import rules  # noqa: F401

@@ -86,28 +86,46 @@ def _device(actor: Any, text: str) -> Any:
 # --- the worker's day --------------------------------------------------------------------
 
 
-@require_GET
-def today(request: HttpRequest) -> HttpResponse:
-    report = reports.morning(request.user)
-    areas = [c.area for c in report.ending_today + report.to_recover] + [
-        m.case.area for m in report.missing
-    ]
+def _day_context(report: reports.Morning, extra: list[Case] | None = None) -> dict[str, Any]:
+    """The morning report's lists with their addresses (one query for every area's names)."""
+    cases = report.ending_today + report.to_recover + [m.case for m in report.missing]
+    areas = [c.area for c in cases + (extra or [])]
     names = ancestor_names(list({a.pk: a for a in areas}.values()))
 
     def where(case: Case) -> str:
         return household_address(case.household, names) if case.household else case.area.name
 
-    return render(
-        request,
-        "quarantine/today.html",
+    return {
+        "report": report,
+        "ending": [(c, where(c)) for c in report.ending_today],
+        "recover": [(c, where(c)) for c in report.to_recover],
+        "missing": [(m, where(m.case)) for m in report.missing],
+        "alerts": [(a, kind_label(a.kind)) for a in report.open_alerts],
+        "where": where,
+    }
+
+
+@require_GET
+def today(request: HttpRequest) -> HttpResponse:
+    return render(request, "quarantine/today.html", _day_context(reports.morning(request.user)))
+
+
+def home_section(actor: Any) -> dict[str, Any] | None:
+    """The worker's home page: what needs them now (registered with core.home)."""
+    if not actor.has_perm(VIEW_CASES):
+        return None
+    now = reports.worker_now(actor)
+    context = _day_context(now.morning, now.to_install)
+    where = context.pop("where")
+    context.update(
         {
-            "report": report,
-            "ending": [(c, where(c)) for c in report.ending_today],
-            "recover": [(c, where(c)) for c in report.to_recover],
-            "missing": [(m, where(m.case)) for m in report.missing],
-            "alerts": [(a, kind_label(a.kind)) for a in report.open_alerts],
-        },
+            "open_alerts": now.open_alerts,
+            "latest_alerts": [(a, kind_label(a.kind)) for a in now.latest_alerts],
+            "install": [(c, where(c)) for c in now.to_install],
+            "care_to_install": now.care_to_install,
+        }
     )
+    return context
 
 
 @require_GET

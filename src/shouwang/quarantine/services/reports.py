@@ -20,7 +20,7 @@ from shouwang.core.services.areas import address_of, ancestor_names
 from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.quarantine import rules
-from shouwang.quarantine.models import Case, CaseMember, CaseStatus, HealthCheck
+from shouwang.quarantine.models import CareEnrolment, Case, CaseMember, CaseStatus, HealthCheck
 from shouwang.quarantine.perms import EXPORT_CASES, VIEW_CASES
 from shouwang.quarantine.services.health import deadlines_for, local_zone
 
@@ -56,7 +56,7 @@ def morning(actor: Any, now: datetime | None = None) -> Morning:
     require(actor, VIEW_CASES)
     now = now or timezone.now()
     today = now.astimezone(local_zone()).date()
-    cases = Case.objects.visible_to(actor).select_related("area", "household", "device")
+    cases = Case.objects.visible_to(actor).select_related("area", "household__area", "device")
     report = Morning(today=today)
     active = list(cases.filter(status=CaseStatus.ACTIVE).order_by("planned_end", "pk"))
     report.active = len(active)
@@ -97,6 +97,38 @@ def morning(actor: Any, now: datetime | None = None) -> Morning:
         .order_by("-last_occurred_at")[:100]
     )
     return report
+
+
+@dataclass
+class WorkerNow:
+    """The home page of a worker: what needs them now, with the morning report's lists."""
+
+    morning: Morning
+    open_alerts: int = 0
+    latest_alerts: list[Alert] = field(default_factory=list)
+    to_install: list[Case] = field(default_factory=list)
+    care_to_install: int = 0
+
+
+def worker_now(actor: Any, now: datetime | None = None) -> WorkerNow:
+    """The morning report, plus every open alert in the actor's areas (not only the cases'),
+    and the active cases still without a door sensor. A fixed number of queries."""
+    report = morning(actor, now)
+    open_alerts = Alert.objects.visible_to(actor).exclude(status=AlertStatus.RESOLVED)
+    return WorkerNow(
+        morning=report,
+        open_alerts=open_alerts.count(),
+        latest_alerts=list(open_alerts.order_by("-last_occurred_at", "-pk")[:5]),
+        to_install=list(
+            Case.objects.visible_to(actor)
+            .filter(status=CaseStatus.ACTIVE, device__isnull=True, household__isnull=False)
+            .select_related("area", "household__area")
+            .order_by("starts_on", "pk")
+        ),
+        care_to_install=CareEnrolment.objects.visible_to(actor)
+        .filter(ended_at__isnull=True, device__isnull=True)
+        .count(),
+    )
 
 
 @dataclass
