@@ -123,7 +123,7 @@ def test_dead_letters_are_for_operators(town: Town, role: str, status: int) -> N
 
 def test_nav_shows_devices_to_device_roles_only(town: Town) -> None:
     assert 'href="/devices/"' in text(login(town.east_worker).get("/"))
-    assert 'href="/devices/"' not in text(login(town.gate_guard).get("/"))
+    assert 'href="/devices/"' not in text(login(town.gate_guard).get("/gate/"))
     worker_page = text(login(town.east_worker).get("/devices/"))
     assert 'href="/devices/dead-letters/"' not in worker_page
     assert 'href="/devices/dead-letters/"' in text(login(town.town_operator).get("/devices/"))
