@@ -53,7 +53,7 @@ def _community() -> tuple[Any, Any, Any, Any]:
 def _watch(household: Any) -> None:
     from django.utils import timezone
 
-    from shouwang.alerts.models import Watch, WatchKind
+    from shouwang.quarantine.models import Watch, WatchKind
 
     now = timezone.now()
     Watch.objects.create(

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shouwang.alerts.models import Watch, WatchKind
 from shouwang.devices.adapters import Reading
 from shouwang.devices.models import Device
 from shouwang.devices.services.ingest import Incoming, IngestResult, ingest
 from shouwang.devices.services.lifecycle import install_device, register_device
+from shouwang.quarantine.models import Watch, WatchKind
 from tests.conftest import Town
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

@@ -36,9 +36,10 @@ from django.db import connection
 from django.test import AsyncClient
 
 from shouwang.alerts import bus, bus_backends, views
-from shouwang.alerts.models import Alert, Severity, Watch, WatchKind
+from shouwang.alerts.models import Alert, Severity
 from shouwang.alerts.services import alerting
 from shouwang.alerts.services.alerting import Trigger
+from shouwang.quarantine.models import Watch, WatchKind
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town
 

@@ -20,13 +20,13 @@ from shouwang.alerts.models import (
     AlertStatus,
     Severity,
     SuppressionWindow,
-    Watch,
 )
 from shouwang.alerts.services import alerting, suppression
 from shouwang.alerts.services.alerting import Trigger
 from shouwang.core.models import AreaKind, AuditLog, Household
 from shouwang.core.services.areas import create_area
 from shouwang.core.services.people import create_household
+from shouwang.quarantine.models import Watch
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town, login
 

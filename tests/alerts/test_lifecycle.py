@@ -8,11 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from shouwang.alerts import rules
-from shouwang.alerts.models import Alert, AlertStatus, RuleSetting, Watch
+from shouwang.alerts import alert_kinds
+from shouwang.alerts.models import Alert, AlertStatus, RuleSetting
 from shouwang.alerts.services.alerting import acknowledge, assign, comment, resolve
 from shouwang.alerts.timers import escalate_and_remind
 from shouwang.core.models import AuditLog
+from shouwang.quarantine.models import Watch
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town
 
@@ -89,7 +90,7 @@ def test_unacknowledged_alert_escalates_up_the_tree_then_stops(alert: Alert) -> 
 
 def test_reminders_repeat_while_open_and_stop_on_acknowledge(town: Town, alert: Alert) -> None:
     RuleSetting.objects.create(
-        kind=rules.ESCALATION, area=town.east, params={"ack_minutes": 60, "remind_minutes": 3}
+        kind=alert_kinds.ESCALATION, area=town.east, params={"ack_minutes": 60, "remind_minutes": 3}
     )
     Alert.objects.filter(pk=alert.pk).update(
         next_escalation_at=T0 + timedelta(minutes=60), next_reminder_at=T0 + timedelta(minutes=3)
@@ -114,6 +115,8 @@ def test_timers_survive_a_restart(alert: Alert) -> None:
 
 
 def test_escalation_time_per_area(town: Town, quarantine: Watch, door: Door) -> None:
-    RuleSetting.objects.create(kind=rules.ESCALATION, area=town.street, params={"ack_minutes": 2})
+    RuleSetting.objects.create(
+        kind=alert_kinds.ESCALATION, area=town.street, params={"ack_minutes": 2}
+    )
     door("open", T0)
     assert Alert.objects.get().next_escalation_at == T0 + timedelta(minutes=2)

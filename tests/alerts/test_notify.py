@@ -38,12 +38,12 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from shouwang.alerts import rules
 from shouwang.alerts.models import Alert, Channel, ChannelKind, Delivery, Severity, Subscription
 from shouwang.alerts.notify import channels, messages, sender, sms
 from shouwang.alerts.services.alerting import Trigger, raise_alert
 from shouwang.alerts.tasks import send_due_notifications
 from shouwang.core.models import AuditLog
+from shouwang.quarantine import alert_kinds as quarantine_kinds
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town, login
 
@@ -52,7 +52,7 @@ BASE = "https://shouwang.example.org"
 DINGTALK_SECRET = "SECa1b2c3d4e5f6"
 ALIYUN_SECRET = "testSecret"
 PHONE = "13812345678"  # the quarantined resident's, from tests/conftest.py
-KIND_LABEL = messages.kind_label(rules.QUARANTINE_DOOR_OPEN, "zh-hans")
+KIND_LABEL = messages.kind_label(quarantine_kinds.QUARANTINE_DOOR_OPEN, "zh-hans")
 
 
 # --- a local stand-in for the bots' and providers' HTTP endpoints ----------------------------
@@ -228,7 +228,7 @@ def open_alert(town: Town, n: int, at: datetime, title: str | None = None) -> Al
     """An alert of its own subject, as a rule raises it (planned deliveries included)."""
     return raise_alert(
         Trigger(
-            kind=rules.QUARANTINE_DOOR_OPEN,
+            kind=quarantine_kinds.QUARANTINE_DOOR_OPEN,
             subject=f"household:{1000 + n}",
             at=at,
             title=title or f"东风花园{n:02d}号",
@@ -920,13 +920,13 @@ def test_admin_creates_a_subscription_for_an_area(town: Town, receiver: Receiver
         {
             "channel": channel.pk,
             "area": town.east.pk,
-            "kinds": [rules.QUARANTINE_DOOR_OPEN],
+            "kinds": [quarantine_kinds.QUARANTINE_DOOR_OPEN],
             "min_severity": Severity.WARNING,
             "escalation_level": 0,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Subscription.objects.get().kinds == [rules.QUARANTINE_DOOR_OPEN]
+    assert Subscription.objects.get().kinds == [quarantine_kinds.QUARANTINE_DOOR_OPEN]
     refused = client.post(
         "/admin/alerts/subscription/add/",
         {"channel": channel.pk, "min_severity": Severity.WARNING, "escalation_level": 0},

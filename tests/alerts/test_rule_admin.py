@@ -6,9 +6,11 @@ import json
 
 from django.test import Client
 
-from shouwang.alerts import rules
+from shouwang.alerts import alert_kinds, rules
 from shouwang.alerts.models import RuleSetting
 from shouwang.core.models import AuditLog
+from shouwang.devices import alert_kinds as device_kinds
+from shouwang.quarantine import alert_kinds as quarantine_kinds
 from tests.conftest import Town, login
 
 
@@ -32,15 +34,15 @@ def test_a_community_sets_its_own_care_threshold_and_it_applies_below(town: Town
 
     status, _ = _post(
         client,
-        kind=rules.CARE_INACTIVITY,
+        kind=quarantine_kinds.CARE_INACTIVITY,
         area=town.east.pk,
         params=json.dumps({"inactive_hours": 8, "active_from": "06:30"}),
     )
 
     assert status == 302
-    book = rules.RuleBook([rules.CARE_INACTIVITY])
-    east = book.resolve(rules.CARE_INACTIVITY, town.east_unit.path).params
-    west = book.resolve(rules.CARE_INACTIVITY, town.west_unit.path).params
+    book = rules.RuleBook([quarantine_kinds.CARE_INACTIVITY])
+    east = book.resolve(quarantine_kinds.CARE_INACTIVITY, town.east_unit.path).params
+    west = book.resolve(quarantine_kinds.CARE_INACTIVITY, town.west_unit.path).params
     assert (east["inactive_hours"], east["active_from"], east["active_until"]) == (
         8,
         "06:30",
@@ -60,26 +62,31 @@ def test_unknown_names_and_wrong_values_are_refused_with_the_reason(town: Town) 
         ({"active_from": "25:00"}, "active_from"),
     ]:
         status, page = _post(
-            client, kind=rules.CARE_INACTIVITY, area=town.east.pk, params=json.dumps(params)
+            client,
+            kind=quarantine_kinds.CARE_INACTIVITY,
+            area=town.east.pk,
+            params=json.dumps(params),
         )
         assert status == 200, params
         assert reason in page
-    status, _ = _post(client, kind=rules.CARE_INACTIVITY, params="[1, 2]", area=town.east.pk)
+    status, _ = _post(
+        client, kind=quarantine_kinds.CARE_INACTIVITY, params="[1, 2]", area=town.east.pk
+    )
     assert status == 200
     assert RuleSetting.objects.count() == 0
 
 
 def test_a_setting_names_exactly_one_target(town: Town) -> None:
     client = _admin(town)
-    status, _ = _post(client, kind=rules.DOOR_HELD_OPEN)
+    status, _ = _post(client, kind=device_kinds.DOOR_HELD_OPEN)
     assert status == 200
     status, _ = _post(
-        client, kind=rules.DOOR_HELD_OPEN, area=town.east.pk, household=town.east_home.pk
+        client, kind=device_kinds.DOOR_HELD_OPEN, area=town.east.pk, household=town.east_home.pk
     )
     assert status == 200
     status, _ = _post(
         client,
-        kind=rules.DOOR_HELD_OPEN,
+        kind=device_kinds.DOOR_HELD_OPEN,
         household=town.east_home.pk,
         params=json.dumps({"minutes": 3}),
     )
@@ -91,8 +98,11 @@ def test_a_setting_names_exactly_one_target(town: Town) -> None:
 def test_settings_only_rules_can_be_set_too(town: Town) -> None:
     client = _admin(town)
     status, page = _post(
-        client, kind=rules.ESCALATION, area=town.street.pk, params=json.dumps({"ack_minutes": 2})
+        client,
+        kind=alert_kinds.ESCALATION,
+        area=town.street.pk,
+        params=json.dumps({"ack_minutes": 2}),
     )
     assert status == 302, page[:500]
     listing = client.get("/admin/alerts/rulesetting/").content.decode()
-    assert str(rules.RULES[rules.ESCALATION].label) in listing
+    assert str(rules.KINDS[alert_kinds.ESCALATION].label) in listing

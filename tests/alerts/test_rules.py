@@ -6,20 +6,21 @@ from datetime import timedelta
 
 import time_machine
 
-from shouwang.alerts import rules
 from shouwang.alerts.models import (
     Alert,
     AlertStatus,
     RuleSetting,
     Severity,
     SuppressionWindow,
-    Watch,
-    WatchKind,
 )
 from shouwang.alerts.services.alerting import resolve
-from shouwang.alerts.timers import check_care_inactivity, check_door_held_open
+from shouwang.alerts.timers import check_door_held_open
+from shouwang.devices import alert_kinds as device_kinds
 from shouwang.devices.models import Device
 from shouwang.devices.services.ingest import mark_offline
+from shouwang.quarantine import alert_kinds as quarantine_kinds
+from shouwang.quarantine.alert_kinds import check_care_inactivity
+from shouwang.quarantine.models import Watch, WatchKind
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town
 
@@ -30,7 +31,7 @@ def test_door_opening_in_quarantine_raises_a_critical_alert(
     door("open", T0)
     alert = Alert.objects.get()
     assert (alert.kind, alert.severity, alert.status) == (
-        rules.QUARANTINE_DOOR_OPEN,
+        quarantine_kinds.QUARANTINE_DOOR_OPEN,
         Severity.CRITICAL,
         AlertStatus.OPEN,
     )
@@ -95,11 +96,13 @@ def test_suppression_window_records_the_event_but_raises_nothing(
 def test_settings_inherit_down_the_tree_and_households_override(
     town: Town, quarantine: Watch, door: Door
 ) -> None:
-    RuleSetting.objects.create(kind=rules.QUARANTINE_DOOR_OPEN, area=town.street, enabled=False)
+    RuleSetting.objects.create(
+        kind=quarantine_kinds.QUARANTINE_DOOR_OPEN, area=town.street, enabled=False
+    )
     door("open", T0)
     assert not Alert.objects.exists()
     RuleSetting.objects.create(
-        kind=rules.QUARANTINE_DOOR_OPEN,
+        kind=quarantine_kinds.QUARANTINE_DOOR_OPEN,
         household=town.east_home,
         enabled=True,
         severity=Severity.WARNING,
@@ -110,9 +113,11 @@ def test_settings_inherit_down_the_tree_and_households_override(
 
 
 def test_person_setting_beats_the_area(town: Town, quarantine: Watch, door: Door) -> None:
-    RuleSetting.objects.create(kind=rules.QUARANTINE_DOOR_OPEN, area=town.east, enabled=True)
     RuleSetting.objects.create(
-        kind=rules.QUARANTINE_DOOR_OPEN, person=town.east_person, enabled=False
+        kind=quarantine_kinds.QUARANTINE_DOOR_OPEN, area=town.east, enabled=True
+    )
+    RuleSetting.objects.create(
+        kind=quarantine_kinds.QUARANTINE_DOOR_OPEN, person=town.east_person, enabled=False
     )
     door("open", T0)
     assert not Alert.objects.exists()
@@ -122,15 +127,19 @@ def test_door_held_open(town: Town, door: Door) -> None:
     door("open", T0)
     assert check_door_held_open(T0 + timedelta(minutes=9)) == []
     [alert] = check_door_held_open(T0 + timedelta(minutes=10))
-    assert alert.kind == rules.DOOR_HELD_OPEN
+    assert alert.kind == device_kinds.DOOR_HELD_OPEN
     # Checked again a minute later: the same opening is not alerted twice.
     assert check_door_held_open(T0 + timedelta(minutes=11)) == []
-    RuleSetting.objects.create(kind=rules.DOOR_HELD_OPEN, area=town.west, params={"minutes": 1})
+    RuleSetting.objects.create(
+        kind=device_kinds.DOOR_HELD_OPEN, area=town.west, params={"minutes": 1}
+    )
     assert Alert.objects.get().occurrences == 1
 
 
 def test_door_held_open_threshold_per_area(town: Town, door: Door) -> None:
-    RuleSetting.objects.create(kind=rules.DOOR_HELD_OPEN, area=town.east, params={"minutes": 3})
+    RuleSetting.objects.create(
+        kind=device_kinds.DOOR_HELD_OPEN, area=town.east, params={"minutes": 3}
+    )
     door("open", T0)
     assert len(check_door_held_open(T0 + timedelta(minutes=3))) == 1
 
@@ -152,7 +161,7 @@ def test_care_watch_alerts_after_hours_of_active_time_without_an_opening(
     door("open", T0)  # 10:00 local
     # 20:59 local: 10h59 of active time, over the 6 h threshold.
     assert len(check_care_inactivity(T0 + timedelta(hours=10, minutes=59))) == 1
-    assert Alert.objects.get().kind == rules.CARE_INACTIVITY
+    assert Alert.objects.get().kind == quarantine_kinds.CARE_INACTIVITY
 
 
 def test_care_watch_nights_do_not_count(town: Town, door: Door) -> None:
@@ -206,16 +215,16 @@ def test_care_watch_paused_or_enough_activity(town: Town, door: Door) -> None:
 
 def test_device_health_alerts_and_clears(town: Town, door: Door, sensor: Device) -> None:
     door("closed", T0, tamper=True)
-    alert = Alert.objects.get(kind=rules.DEVICE_TAMPER)
+    alert = Alert.objects.get(kind=device_kinds.DEVICE_TAMPER)
     assert alert.severity == Severity.CRITICAL
     door("closed", T0 + timedelta(minutes=1), tamper=False)
     alert.refresh_from_db()
     assert (alert.status, alert.outcome) == (AlertStatus.RESOLVED, "cleared")
     with time_machine.travel(T0 + timedelta(hours=26), tick=False):
         mark_offline()
-    assert Alert.objects.get(kind=rules.DEVICE_OFFLINE).status == AlertStatus.OPEN
+    assert Alert.objects.get(kind=device_kinds.DEVICE_OFFLINE).status == AlertStatus.OPEN
     door("closed", T0 + timedelta(hours=27))
-    assert Alert.objects.get(kind=rules.DEVICE_OFFLINE).status == AlertStatus.RESOLVED
+    assert Alert.objects.get(kind=device_kinds.DEVICE_OFFLINE).status == AlertStatus.RESOLVED
 
 
 def test_devices_in_stock_raise_no_health_alerts(town: Town) -> None:

@@ -8,9 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from shouwang.alerts.models import Alert, WatchKind
-from shouwang.alerts.services.watches import end_watch, start_watch
+from shouwang.alerts.models import Alert
 from shouwang.core.models import AuditLog
+from shouwang.quarantine.models import WatchKind
+from shouwang.quarantine.services.watches import end_watch, start_watch
 from tests.alerts.conftest import T0, Door
 from tests.conftest import Town
 

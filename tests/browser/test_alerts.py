@@ -28,9 +28,10 @@ from django.utils import timezone, translation
 from playwright.sync_api import Browser, Page, Response, expect
 
 from shouwang.alerts import bus
-from shouwang.alerts.models import Alert, AlertStatus, Watch, WatchKind
+from shouwang.alerts.models import Alert, AlertStatus
 from shouwang.devices.services.keys import create_ingest_key
 from shouwang.devices.services.lifecycle import install_device, register_device
+from shouwang.quarantine.models import Watch, WatchKind
 from tests.browser.conftest import ThreadedServer, logged_in, zh
 from tests.conftest import PASSWORD, Town
 

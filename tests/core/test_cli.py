@@ -97,8 +97,8 @@ def test_demo_town_has_what_the_issue_promises(settings: Any, tmp_path: Path) ->
     assert key is not None
     assert key.adapter == "generic"
 
-    from shouwang.alerts.models import Watch
     from shouwang.quarantine.demo import ACTIVE_CASES
+    from shouwang.quarantine.models import Watch
 
     # Demo cases and care enrolments drive the watches the door rules read.
     assert Watch.objects.filter(kind="quarantine", ends_at__isnull=True).count() == ACTIVE_CASES

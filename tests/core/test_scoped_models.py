@@ -22,7 +22,7 @@ THROUGH_PARENT: dict[str, str] = {
     "devices.HealthEvent": "device",
     "alerts.AlertEntry": "alert",
     "alerts.Delivery": "alert",
-    "alerts.Watch": "household",
+    "quarantine.Watch": "household",
     "alerts.SuppressionWindow": "household",
     "quarantine.CaseMember": "case",
     "quarantine.CaseEndChange": "case",

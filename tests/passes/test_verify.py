@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from shouwang.alerts.models import Alert
-from shouwang.passes.alerting import QUARANTINE_GATE_DENIED
+from shouwang.passes.alert_kinds import QUARANTINE_GATE_DENIED
 from shouwang.passes.models import Pass, PassStatus, Scan
 from shouwang.passes.services import codec, issue, keys
 from shouwang.passes.services.verify import (

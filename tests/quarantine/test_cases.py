@@ -10,12 +10,12 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from shouwang.alerts.models import Alert, AlertStatus, Outcome, RuleSetting, Watch
+from shouwang.alerts.models import Alert, AlertStatus, Outcome, RuleSetting
 from shouwang.alerts.services.suppression import upcoming
 from shouwang.core.models import AuditLog
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.devices.services.lifecycle import register_device
-from shouwang.quarantine.models import Case, CaseStatus, ServiceKind, Source
+from shouwang.quarantine.models import Case, CaseStatus, ServiceKind, Source, Watch
 from shouwang.quarantine.services import cases
 from shouwang.quarantine.services.cases import CaseData, start_case
 from shouwang.quarantine.services.queries import quarantined_person_ids

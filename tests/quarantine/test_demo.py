@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from shouwang.alerts.models import Alert, Watch, WatchKind
+from shouwang.alerts.models import Alert
 from shouwang.core.demo import seed_demo_town
 from shouwang.quarantine.demo import ACTIVE_CASES, seed_demo
-from shouwang.quarantine.models import CareEnrolment, Case, CaseStatus, HealthCheck
+from shouwang.quarantine.models import (
+    CareEnrolment,
+    Case,
+    CaseStatus,
+    HealthCheck,
+    Watch,
+    WatchKind,
+)
 
 
 def test_demo_has_live_cases_and_care_watches_and_seeds_once(

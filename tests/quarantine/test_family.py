@@ -14,7 +14,7 @@ import time_machine
 
 from shouwang.alerts.models import Delivery
 from shouwang.alerts.notify import recipients, sender
-from shouwang.alerts.timers import check_care_inactivity
+from shouwang.quarantine.alert_kinds import check_care_inactivity
 from shouwang.quarantine.services import care, family
 from shouwang.quarantine.services.care import CareData, Contact
 from tests.alerts.test_notify import Receiver, aliyun_target, make_channel, receiver

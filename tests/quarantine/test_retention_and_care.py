@@ -10,10 +10,10 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from shouwang.alerts.models import Alert, RuleSetting, Watch
-from shouwang.alerts.timers import check_care_inactivity
+from shouwang.alerts.models import Alert, RuleSetting
 from shouwang.core.models import AuditLog
 from shouwang.devices.models import Device, DeviceStatus
+from shouwang.quarantine.alert_kinds import check_care_inactivity
 from shouwang.quarantine.models import (
     Case,
     CaseMember,
@@ -21,6 +21,7 @@ from shouwang.quarantine.models import (
     FamilyContact,
     HealthCheck,
     ResidentLink,
+    Watch,
 )
 from shouwang.quarantine.services import care, cases, health, retention
 from shouwang.quarantine.services.care import CareData, Contact

@@ -208,7 +208,7 @@ def test_morning_lists(town: Town, case: Case, clock: time_machine.Coordinates) 
 def test_care_watch_through_the_pages(
     town: Town, stock_sensor: Device, clock: time_machine.Coordinates
 ) -> None:
-    from shouwang.alerts.timers import check_care_inactivity
+    from shouwang.quarantine.alert_kinds import check_care_inactivity
     from shouwang.quarantine.models import CareEnrolment
 
     client = login(town.east_worker)

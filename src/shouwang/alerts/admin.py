@@ -96,7 +96,7 @@ class ChannelAdmin(AuditedAdmin):
 
 
 def _kind_choices() -> list[tuple[str, str]]:
-    return [(kind, str(rule.label)) for kind, rule in rules.RULES.items() if not rule.settings_only]
+    return [(kind, str(rule.label)) for kind, rule in rules.KINDS.items() if not rule.settings_only]
 
 
 class SubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -197,13 +197,13 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 def _all_rule_choices() -> list[tuple[str, str]]:
-    return [(kind, str(rule.label)) for kind, rule in rules.RULES.items()]
+    return [(kind, str(rule.label)) for kind, rule in rules.KINDS.items()]
 
 
 def _defaults_help() -> str:
     lines = [
         f"{kind}: {json.dumps(rule.params, ensure_ascii=False)}"
-        for kind, rule in rules.RULES.items()
+        for kind, rule in rules.KINDS.items()
         if rule.params
     ]
     return gettext("Only the settings you change; the rule's defaults are: ") + " · ".join(lines)
@@ -217,7 +217,7 @@ def clean_params(kind: str, params: Any) -> dict[str, Any]:
         return {}
     if not isinstance(params, dict):
         raise forms.ValidationError(gettext("Settings must be a JSON object."))
-    defaults = rules.RULES[kind].params
+    defaults = rules.KINDS[kind].params
     errors = []
     for name, value in params.items():
         if name not in defaults:
@@ -270,7 +270,7 @@ class RuleSettingForm(forms.ModelForm):  # type: ignore[type-arg]
         if sum(target is not None for target in targets) != 1:
             raise forms.ValidationError(gettext("Choose exactly one of area, household or person."))
         kind = cleaned.get("kind")
-        if kind in rules.RULES:
+        if kind in rules.KINDS:
             try:
                 cleaned["params"] = clean_params(kind, cleaned.get("params"))
             except forms.ValidationError as exc:
@@ -288,5 +288,5 @@ class RuleSettingAdmin(AuditedAdmin):
 
     @admin.display(description=_("rule"))
     def kind_label(self, obj: RuleSetting) -> str:
-        rule = rules.RULES.get(obj.kind)
+        rule = rules.KINDS.get(obj.kind)
         return str(rule.label) if rule else obj.kind

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,8 +12,9 @@ class AlertsConfig(AppConfig):
         from shouwang.alerts import perms
 
         perms.grant()
-        # Registers its alert kind, so settings and stats know it in every process.
-        from shouwang.alerts import privacy  # noqa: F401
+        # Every app's alert kinds and rules (`alert_kinds.py`), so settings, stats and the
+        # ingest path know them in every process. See `alerts.rules` for the list.
+        autodiscover_modules("alert_kinds")
         from shouwang.alerts.evaluate import on_ingest
         from shouwang.devices import pipeline
 

@@ -37,7 +37,7 @@ DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
 def alert_kinds() -> list[tuple[str, Any]]:
-    return [(k, r.label) for k, r in rules.RULES.items() if not r.settings_only]
+    return [(k, r.label) for k, r in rules.KINDS.items() if not r.settings_only]
 
 
 def filter_alerts(

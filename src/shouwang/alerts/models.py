@@ -9,13 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from shouwang.core.fields import EncryptedTextField
+from shouwang.core.kinds import Severity as Severity  # re-exported: the alerts app's word too
 from shouwang.core.scoping import ScopedQuerySet
-
-
-class Severity(models.IntegerChoices):
-    INFO = 10, _("Info")
-    WARNING = 20, _("Warning")
-    CRITICAL = 30, _("Critical")
 
 
 class AlertStatus(models.TextChoices):
@@ -35,48 +30,6 @@ class Outcome(models.TextChoices):
     OTHER = "other", _("Other")
     # Set by the system when the condition went away by itself (sensor back online).
     CLEARED = "cleared", _("Cleared by itself")
-
-
-class WatchKind(models.TextChoices):
-    QUARANTINE = "quarantine", _("Home quarantine")
-    CARE = "care", _("Care watch")
-
-
-class Watch(models.Model):
-    """A household (and person) under watch for a time: home quarantine or care watch.
-
-    The quarantine and care-watch features create and end these; the rules only ask "is this
-    household under quarantine now?" and "when did this person's door last open?".
-    """
-
-    kind = models.CharField(_("kind"), max_length=12, choices=WatchKind.choices)
-    household = models.ForeignKey(
-        "core.Household",
-        on_delete=models.CASCADE,
-        related_name="watches",
-        verbose_name=_("household"),
-    )
-    person = models.ForeignKey(
-        "core.Person",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="watches",
-        verbose_name=_("person"),
-    )
-    starts_at = models.DateTimeField(_("starts"))
-    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
-    paused = models.BooleanField(_("paused"), default=False)
-    # Care watch: {"inactive_hours": 12, "active_from": "07:00", "active_until": "21:00"}.
-    params = models.JSONField(_("settings"), default=dict, blank=True)
-
-    class Meta:
-        verbose_name = _("watch")
-        verbose_name_plural = _("watches")
-        indexes = [models.Index(fields=["household", "kind"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.household_id}"
 
 
 class SuppressionWindow(models.Model):

@@ -14,25 +14,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from shouwang.alerts import rules
+from shouwang.alerts.alert_kinds import UNUSUAL_ACCESS
 from shouwang.alerts.models import Alert, Severity
 from shouwang.alerts.services.alerting import Trigger, raise_alerts
 from shouwang.core.models import AuditLog
-
-UNUSUAL_ACCESS = "unusual_data_access"
-
-rules.register(
-    rules.Rule(
-        UNUSUAL_ACCESS,
-        gettext_lazy("Unusual volume of personal data revealed or exported"),
-        Severity.CRITICAL,
-        # Floors: below these nobody is flagged, however quiet their habit. Factor: how many
-        # times the account's own average (over `baseline_days`) counts as "far more".
-        {"reveals_per_hour": 30, "exports_per_day": 5, "factor": 5, "baseline_days": 30},
-    )
-)
 
 # Every audited action that shows a full personal value or writes personal data to a file
 # ends in one of these (person.reveal, roster.export, case.export …).

@@ -1,75 +1,80 @@
-"""Alert kinds and their settings.
+"""Alert kinds' settings, and the rules the engine runs for other apps.
 
-Each kind is declared once here with its default severity and parameters. Other apps add
-their own kinds (fever, plate watch list, patrol finding…) with `register`, and raise alerts
-through `services.alerting.raise_alert`; nothing else needs to know about them.
+Each app declares its own alert kinds, with their default severity and settings, in its own
+`alert_kinds.py` (`core.kinds.declare`), found at start-up by `AlertsConfig.ready` through
+Django's `autodiscover_modules("alert_kinds")`:
+
+- `devices/alert_kinds.py`: sensor offline, tampered, battery low, door held open;
+- `quarantine/alert_kinds.py`: door opened during quarantine, fever, missed health check,
+  care-watch inactivity, and a case's settings; it also registers the two rules that read
+  its `Watch` (the door rule on ingest, the inactivity timer);
+- `passes/alert_kinds.py`: a quarantined resident at the gate;
+- `alerts/alert_kinds.py`: escalation timing, unusual access to personal data.
+
+A rule that needs another app's data registers here: `register_ingest_rule` (runs on every
+stored batch of device events, inside the ingest transaction) or `register_timer_rule` (runs
+every minute from `alerts.tasks.check_alert_timers`). Twice is an error.
+`tests/alerts/test_alert_kinds.py` fails when a kind or rule is missing or registered twice.
 
 Settings are inherited down the area tree and can be overridden per household and per person:
-the most specific `RuleSetting` wins, then the nearest area above, then the defaults below.
+the most specific `RuleSetting` wins, then the nearest area above, then the kind's defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+from django.core.exceptions import ImproperlyConfigured
 
-from shouwang.alerts.models import RuleSetting, Severity
+from shouwang.alerts.models import RuleSetting
+from shouwang.core.kinds import KINDS, AlertKind, Severity
 
-QUARANTINE_DOOR_OPEN = "quarantine_door_open"
-DOOR_HELD_OPEN = "door_held_open"
-CARE_INACTIVITY = "care_inactivity"
-DEVICE_OFFLINE = "device_offline"
-DEVICE_TAMPER = "device_tamper"
-BATTERY_LOW = "battery_low"
-# Not an alert kind: when and how often unacknowledged alerts climb the tree.
-ESCALATION = "escalation"
+if TYPE_CHECKING:
+    from shouwang.alerts.models import Alert
+    from shouwang.alerts.services.alerting import Trigger
+    from shouwang.devices.services.ingest import IngestResult
 
-
-@dataclass(frozen=True)
-class Rule:
-    kind: str
-    label: str | Promise
-    severity: Severity
-    params: dict[str, Any] = field(default_factory=dict)
-    # Settings inherited down the tree like a rule's, but never an alert kind of its own
-    # (escalation timing, a quarantine case's default length): kept out of kind pickers.
-    settings_only: bool = False
+__all__ = ["KINDS", "AlertKind", "RuleBook", "register_ingest_rule", "register_timer_rule"]
 
 
-RULES: dict[str, Rule] = {}
+class IngestRule(Protocol):
+    """What should alert in one stored batch of device events (no alert raised yet: the
+    engine raises every rule's triggers together, in the ingest transaction)."""
+
+    def __call__(self, result: IngestResult, /) -> list[Trigger]: ...
 
 
-def register(rule: Rule) -> Rule:
-    RULES[rule.kind] = rule
+class TimerRule(Protocol):
+    """A check of time passing, run every minute; raises its own alerts and returns them.
+    Derives everything from the database, so running it twice changes nothing."""
+
+    def __call__(self, now: datetime, /) -> list[Alert]: ...
+
+
+INGEST_RULES: dict[str, IngestRule] = {}
+TIMER_RULES: dict[str, TimerRule] = {}
+
+
+def _named(rule: object) -> str:
+    return f"{getattr(rule, '__module__', '?')}.{getattr(rule, '__qualname__', rule)}"
+
+
+def register_ingest_rule(rule: IngestRule) -> IngestRule:
+    name = _named(rule)
+    if name in INGEST_RULES:
+        raise ImproperlyConfigured(f"ingest rule {name} is registered twice")
+    INGEST_RULES[name] = rule
     return rule
 
 
-register(Rule(QUARANTINE_DOOR_OPEN, _("Door opened during home quarantine"), Severity.CRITICAL))
-register(Rule(DOOR_HELD_OPEN, _("Door held open"), Severity.WARNING, {"minutes": 10}))
-register(
-    Rule(
-        CARE_INACTIVITY,
-        _("Door not opened for a long time"),
-        Severity.CRITICAL,
-        {"inactive_hours": 12, "active_from": "07:00", "active_until": "21:00"},
-    )
-)
-register(Rule(DEVICE_OFFLINE, _("Door sensor offline"), Severity.WARNING))
-register(Rule(DEVICE_TAMPER, _("Door sensor tampered or removed"), Severity.CRITICAL))
-register(Rule(BATTERY_LOW, _("Door sensor battery low"), Severity.INFO))
-register(
-    Rule(
-        ESCALATION,
-        _("Escalation"),
-        Severity.INFO,
-        {"ack_minutes": 5, "remind_minutes": 15, "max_level": 2},
-        settings_only=True,
-    )
-)
+def register_timer_rule(name: str, rule: TimerRule) -> TimerRule:
+    if name in TIMER_RULES:
+        raise ImproperlyConfigured(f"timer rule {name} is registered twice")
+    TIMER_RULES[name] = rule
+    return rule
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class RuleBook:
         household_id: int | None = None,
         person_id: int | None = None,
     ) -> Effective:
-        rule = RULES[kind]
+        rule = KINDS[kind]
         chain: list[RuleSetting] = []  # most general first
         step = 4  # treebeard's path step
         for end in range(step, len(area_path) + 1, step):

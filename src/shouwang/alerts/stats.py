@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from shouwang.alerts.models import Alert, AlertStatus, Outcome, Severity
-from shouwang.alerts.rules import RULES
+from shouwang.alerts.rules import KINDS
 from shouwang.core.models import Area, AreaKind
 
 STEP = 4  # treebeard's path step
@@ -111,7 +111,7 @@ class Measures:
 
     def kind_rows(self) -> list[tuple[str, str, int]]:
         return [
-            (kind, str(RULES[kind].label) if kind in RULES else kind, n)
+            (kind, str(KINDS[kind].label) if kind in KINDS else kind, n)
             for kind, n in self.by_kind.most_common()
         ]
 

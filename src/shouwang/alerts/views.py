@@ -87,7 +87,7 @@ def _console_order(queryset: QuerySet[Alert]) -> QuerySet[Alert]:
 
 
 def kind_label(kind: str) -> str:
-    rule = rules.RULES.get(kind)
+    rule = rules.KINDS.get(kind)
     return str(rule.label) if rule is not None else kind
 
 

@@ -11,7 +11,3 @@ class PassesConfig(AppConfig):
         from shouwang.passes import perms
 
         perms.grant()
-        # The alert kind must be known wherever alerts are listed, not only where gates run.
-        from shouwang.passes import alerting
-
-        alerting.register()

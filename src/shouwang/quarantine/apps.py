@@ -15,9 +15,7 @@ class QuarantineConfig(AppConfig):
         from shouwang.quarantine.views import home_section
 
         home.register_section("quarantine-now", "quarantine/_home_now.html", home_section, 10)
-        # Registers the app's alert kinds (missed check, fever) and its area settings.
         from shouwang.alerts.notify import recipients
-        from shouwang.quarantine import rules  # noqa: F401
         from shouwang.quarantine.services import family
 
         # A person's family contacts: a kind of recipient of the alerts' delivery engine.

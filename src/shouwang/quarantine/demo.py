@@ -16,10 +16,9 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from shouwang.alerts.models import Watch
 from shouwang.core.models import Household
 from shouwang.devices.models import Device, DeviceStatus
-from shouwang.quarantine.models import CareEnrolment, Case, ServiceKind, Source
+from shouwang.quarantine.models import CareEnrolment, Case, ServiceKind, Source, Watch
 from shouwang.quarantine.services import care, cases, health
 from shouwang.quarantine.services.care import CareData, Contact
 from shouwang.quarantine.services.cases import CaseData

@@ -68,7 +68,7 @@ def console_url(base_url: str) -> str:
 
 
 def kind_label(kind: str, language: str) -> str:
-    rule = rules.RULES.get(kind)
+    rule = rules.KINDS.get(kind)
     if rule is None:
         return kind
     with translation.override(language):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shouwang.alerts import rules
+from shouwang.alerts.alert_kinds import ESCALATION
 from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Outcome, Severity
 from shouwang.alerts.services import announce
 from shouwang.core import audit
@@ -48,10 +49,20 @@ def _escalation_times(
     book: rules.RuleBook, area: Area | None, at: datetime
 ) -> tuple[datetime, datetime]:
     """When an unacknowledged alert first climbs the tree, and when it is first re-sent."""
-    params = book.resolve(rules.ESCALATION, area.path if area else "").params
+    params = book.resolve(ESCALATION, area.path if area else "").params
     return (
         at + timedelta(minutes=float(params["ack_minutes"])),
         at + timedelta(minutes=float(params["remind_minutes"])),
+    )
+
+
+def open_alert_since(kind: str, subjects: list[str]) -> dict[str, datetime]:
+    """When each subject's unresolved alert of this kind last occurred: a timer rule alerts
+    again only for something that happened after it."""
+    return dict(
+        Alert.objects.filter(kind=kind, subject__in=subjects)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values_list("subject", "last_occurred_at")
     )
 
 
@@ -60,7 +71,7 @@ def raise_alerts(triggers: Sequence[Trigger]) -> list[Alert]:
     transaction. Queries: existing unresolved alerts (1), escalation settings (1), inserts."""
     if not triggers:
         return []
-    book = rules.RuleBook([rules.ESCALATION])
+    book = rules.RuleBook([ESCALATION])
     existing = {
         (a.subject, a.kind): a
         for a in Alert.objects.select_for_update()

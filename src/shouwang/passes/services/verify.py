@@ -32,7 +32,7 @@ from shouwang.alerts import rules
 from shouwang.alerts.services.alerting import Trigger, raise_alerts
 from shouwang.core.models import Area, Household, Person
 from shouwang.core.services.areas import ancestor_names, household_address
-from shouwang.passes.alerting import QUARANTINE_GATE_DENIED
+from shouwang.passes.alert_kinds import QUARANTINE_GATE_DENIED
 from shouwang.passes.models import (
     Direction,
     GateDevice,

@@ -15,15 +15,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shouwang.alerts.models import WatchKind
-from shouwang.alerts.services.watches import end_watch, set_watch_paused, start_watch
 from shouwang.core import audit, identity
 from shouwang.core.models import Person
 from shouwang.core.permissions import require, require_area
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.devices.services.lifecycle import install_device
-from shouwang.quarantine.models import CareEnrolment, FamilyContact
+from shouwang.quarantine.models import CareEnrolment, FamilyContact, WatchKind
 from shouwang.quarantine.perms import MANAGE_CARE
+from shouwang.quarantine.services.watches import end_watch, set_watch_paused, start_watch
 
 
 @dataclass

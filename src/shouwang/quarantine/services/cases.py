@@ -19,16 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shouwang.alerts import rules as alert_rules
-from shouwang.alerts.models import Alert, AlertStatus, Watch, WatchKind
+from shouwang.alerts.models import Alert, AlertStatus
 from shouwang.alerts.services import suppression
 from shouwang.alerts.services.alerting import clear
-from shouwang.alerts.services.watches import end_watch, start_watch
 from shouwang.core import audit
 from shouwang.core.models import Household, Person, Tag
 from shouwang.core.permissions import require, require_area
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.devices.services.lifecycle import install_device, recover_device
-from shouwang.quarantine import rules
+from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import (
     Case,
     CaseEndChange,
@@ -37,8 +36,11 @@ from shouwang.quarantine.models import (
     ServiceKind,
     ServiceRecord,
     Source,
+    Watch,
+    WatchKind,
 )
 from shouwang.quarantine.perms import MANAGE_CASES
+from shouwang.quarantine.services.watches import end_watch, start_watch
 
 QUARANTINE_TAG = "under_quarantine"
 LONGEST_DAYS = 60
@@ -54,8 +56,8 @@ _NEEDS_REASON = {CaseStatus.TRANSFERRED, CaseStatus.ENDED_EARLY, CaseStatus.LOST
 
 def default_days(household: Household) -> int:
     """The area's configured quarantine length (RuleSetting "quarantine_case", days)."""
-    book = alert_rules.RuleBook([rules.QUARANTINE_CASE])
-    params = book.resolve(rules.QUARANTINE_CASE, household.area.path, household.pk).params
+    book = alert_rules.RuleBook([kinds.QUARANTINE_CASE])
+    params = book.resolve(kinds.QUARANTINE_CASE, household.area.path, household.pk).params
     return int(params["days"])
 
 
@@ -262,10 +264,10 @@ def end_case(actor: Any, case: Case, status: str, reason: str = "") -> Case:
             end_watch(actor, locked.watch, at=now)
         why = _("Quarantine case ended")
         if locked.household_id is not None:
-            clear(f"household:{locked.household_id}", alert_rules.QUARANTINE_DOOR_OPEN, now, why)
+            clear(f"household:{locked.household_id}", kinds.QUARANTINE_DOOR_OPEN, now, why)
         people = list(Person.objects.filter(quarantine_memberships__case=locked))
         for person in people:
-            for kind in (rules.HEALTH_CHECK_MISSED, rules.FEVER):
+            for kind in (kinds.HEALTH_CHECK_MISSED, kinds.FEVER):
                 clear(f"person:{person.pk}", kind, now, why)
         tag = Tag.objects.filter(code=QUARANTINE_TAG).first()
         if tag is not None:

@@ -11,13 +11,12 @@ escalations and reminders are for staff.
 
 from __future__ import annotations
 
-from shouwang.alerts import rules as alert_rules
 from shouwang.alerts.models import Alert, ChannelKind, Delivery
-from shouwang.quarantine import rules
+from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import FamilyContact
 
 # Alerts about a person that their family is told of.
-TOLD = {alert_rules.CARE_INACTIVITY, rules.FEVER}
+TOLD = {kinds.CARE_INACTIVITY, kinds.FEVER}
 KIND = "family"
 
 

@@ -33,7 +33,7 @@ from shouwang.core import audit
 from shouwang.core.models import Person
 from shouwang.core.permissions import require, require_area
 from shouwang.core.services.areas import ancestor_names, household_address
-from shouwang.quarantine import rules
+from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import Case, CaseMember, CaseStatus, HealthCheck, ResidentLink
 from shouwang.quarantine.perms import MANAGE_CASES
 
@@ -70,9 +70,9 @@ class Deadlines:
 
 
 def deadlines_for(book: alert_rules.RuleBook, case: Case) -> Deadlines:
-    params = book.resolve(rules.HEALTH_CHECK_MISSED, case.area.path, case.household_id).params
+    params = book.resolve(kinds.HEALTH_CHECK_MISSED, case.area.path, case.household_id).params
     return Deadlines(
-        rules.parse_time(params["morning_until"]), rules.parse_time(params["afternoon_until"])
+        kinds.parse_time(params["morning_until"]), kinds.parse_time(params["afternoon_until"])
     )
 
 
@@ -110,9 +110,9 @@ def _record_check(
         raise ValidationError(_("This case has ended."))
     now = timezone.now()
     local = now.astimezone(local_zone())
-    book = alert_rules.RuleBook([rules.HEALTH_CHECK_MISSED, rules.FEVER])
+    book = alert_rules.RuleBook([kinds.HEALTH_CHECK_MISSED, kinds.FEVER])
     slot = deadlines_for(book, case).slot_at(local)
-    fever = book.resolve(rules.FEVER, case.area.path, case.household_id, person.pk)
+    fever = book.resolve(kinds.FEVER, case.area.path, case.household_id, person.pk)
     is_fever = value >= Decimal(str(fever.params["threshold"]))
     try:
         with transaction.atomic():
@@ -130,7 +130,7 @@ def _record_check(
             )
             clear(
                 f"person:{person.pk}",
-                rules.HEALTH_CHECK_MISSED,
+                kinds.HEALTH_CHECK_MISSED,
                 now,
                 _("Health check entered"),
             )
@@ -141,7 +141,7 @@ def _record_check(
                 raise_alerts(
                     [
                         Trigger(
-                            kind=rules.FEVER,
+                            kind=kinds.FEVER,
                             subject=f"person:{person.pk}",
                             at=now,
                             title=f"{where} {person.masked_name} {value}°C".strip(),
@@ -312,24 +312,24 @@ def check_missed(now: datetime | None = None) -> list[Alert]:
     )
     subjects = [f"person:{m.person_id}" for m in members]
     already = dict(
-        Alert.objects.filter(kind=rules.HEALTH_CHECK_MISSED, subject__in=subjects)
+        Alert.objects.filter(kind=kinds.HEALTH_CHECK_MISSED, subject__in=subjects)
         .exclude(status=AlertStatus.RESOLVED)
         .values_list("subject", "last_occurred_at")
     )
-    book = alert_rules.RuleBook([rules.HEALTH_CHECK_MISSED])
+    book = alert_rules.RuleBook([kinds.HEALTH_CHECK_MISSED])
     by_case = {c.pk: c for c in cases}
     names = ancestor_names(list({c.area.pk: c.area for c in cases}.values()))
     triggers: list[Trigger] = []
     for member in members:
         case = by_case[member.case_id]
         setting = book.resolve(
-            rules.HEALTH_CHECK_MISSED, case.area.path, case.household_id, member.person_id
+            kinds.HEALTH_CHECK_MISSED, case.area.path, case.household_id, member.person_id
         )
         if not setting.enabled:
             continue
         deadlines = Deadlines(
-            rules.parse_time(setting.params["morning_until"]),
-            rules.parse_time(setting.params["afternoon_until"]),
+            kinds.parse_time(setting.params["morning_until"]),
+            kinds.parse_time(setting.params["afternoon_until"]),
         )
         # The latest slot whose deadline has passed, within the case's days and after it
         # started (a case opened at 15:00 owes no morning check that day).
@@ -352,7 +352,7 @@ def check_missed(now: datetime | None = None) -> list[Alert]:
         where = household_address(case.household, names) if case.household else ""
         triggers.append(
             Trigger(
-                kind=rules.HEALTH_CHECK_MISSED,
+                kind=kinds.HEALTH_CHECK_MISSED,
                 subject=subject,
                 at=now,
                 title=f"{where} {member.person.masked_name}".strip(),

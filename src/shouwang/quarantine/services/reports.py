@@ -19,15 +19,15 @@ from shouwang.core.permissions import require
 from shouwang.core.services.areas import address_of, ancestor_names
 from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.devices.models import Device, DeviceStatus
-from shouwang.quarantine import rules
+from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import CareEnrolment, Case, CaseMember, CaseStatus, HealthCheck
 from shouwang.quarantine.perms import EXPORT_CASES, VIEW_CASES
 from shouwang.quarantine.services.health import deadlines_for, local_zone
 
 CASE_ALERT_KINDS = (
     "quarantine_door_open",
-    rules.HEALTH_CHECK_MISSED,
-    rules.FEVER,
+    kinds.HEALTH_CHECK_MISSED,
+    kinds.FEVER,
     "care_inactivity",
 )
 
@@ -68,7 +68,7 @@ def morning(actor: Any, now: datetime | None = None) -> Morning:
     )
     # Missing checks: per case, the latest slot already due today (the area's deadlines).
     if active:
-        book = alert_rules.RuleBook([rules.HEALTH_CHECK_MISSED])
+        book = alert_rules.RuleBook([kinds.HEALTH_CHECK_MISSED])
         members = list(
             CaseMember.objects.filter(case__in=active).select_related("person").order_by("pk")
         )

@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from shouwang.alerts import rules as alert_rules
 from shouwang.core import audit
-from shouwang.quarantine import rules
+from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import Case, CaseEndChange, CaseStatus, HealthCheck, ServiceRecord
 
 
 def purge_expired(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    book = alert_rules.RuleBook([rules.QUARANTINE_CASE])
+    book = alert_rules.RuleBook([kinds.QUARANTINE_CASE])
     candidates = (
         Case.objects.exclude(status=CaseStatus.ACTIVE)
         .filter(anonymised_at__isnull=True, ended_at__isnull=False)
@@ -27,7 +27,7 @@ def purge_expired(now: datetime | None = None) -> int:
     )
     purged = 0
     for case in candidates:
-        days = int(book.resolve(rules.QUARANTINE_CASE, case.area.path).params["retention_days"])
+        days = int(book.resolve(kinds.QUARANTINE_CASE, case.area.path).params["retention_days"])
         if case.ended_at is None or case.ended_at > now - timedelta(days=days):
             continue
         with transaction.atomic():

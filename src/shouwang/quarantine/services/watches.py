@@ -1,6 +1,7 @@
 """Putting a household under watch (home quarantine, care watch) and ending it.
 
-The quarantine and care-watch features call these; the rules only read the watches.
+Cases (`services.cases`) and care enrolments (`services.care`) call these; the rules in
+`alert_kinds` only read the watches.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shouwang.alerts.models import Watch, WatchKind
 from shouwang.core import audit
 from shouwang.core.models import Household, Person
 from shouwang.core.permissions import require, require_area
+from shouwang.quarantine.models import Watch, WatchKind
 
 MANAGE = "alerts.change_alert"
 
