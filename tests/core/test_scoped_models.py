@@ -29,7 +29,6 @@ THROUGH_PARENT: dict[str, str] = {
     "quarantine.HealthCheck": "case",
     "quarantine.ResidentLink": "case",
     "quarantine.ServiceRecord": "case",
-    "quarantine.FamilyNotice": "alert",
 }
 
 # Not held by area: platform settings and records only platform-wide roles (or nobody but

@@ -13,8 +13,11 @@ from django.db.migrations.executor import MigrationExecutor
 from shouwang.quarantine.models import Case, Watch, WatchKind
 from tests.conftest import Town
 
-BEFORE = [("alerts", "0002_notify"), ("quarantine", "0001_initial")]
-AFTER = [("alerts", "0003_watch_moved"), ("quarantine", "0002_watch")]
+BEFORE = [
+    ("alerts", "0003_delivery_recipients"),
+    ("quarantine", "0002_family_notices_are_deliveries"),
+]
+AFTER = [("alerts", "0004_watch_moved"), ("quarantine", "0003_watch")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -53,7 +53,7 @@ class Watch(models.Model):
 
     class Meta:
         # The table keeps the name it had when the alerts app held the model (moved without
-        # copying a row: migrations quarantine 0002 and alerts 0003).
+        # copying a row: migrations quarantine 0003 and alerts 0004).
         db_table = "alerts_watch"
         verbose_name = _("watch")
         verbose_name_plural = _("watches")

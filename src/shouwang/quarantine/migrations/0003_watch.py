@@ -1,7 +1,7 @@
 # The Watch model moves from the alerts app to this one, which owns it (cases and care
 # enrolments start and end watches; its rules read them). Only Django's idea of the model
 # moves: the table keeps its name (alerts_watch), its rows, its index and the foreign keys
-# pointing at it, so nothing is copied and nothing can be lost. alerts 0003 then forgets it.
+# pointing at it, so nothing is copied and nothing can be lost. alerts 0004 then forgets it.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -9,8 +9,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("quarantine", "0001_initial"),
-        ("alerts", "0002_notify"),
+        ("quarantine", "0002_family_notices_are_deliveries"),
+        ("alerts", "0003_delivery_recipients"),
         ("core", "0003_labels"),
     ]
 

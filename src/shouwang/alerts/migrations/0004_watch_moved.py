@@ -1,4 +1,4 @@
-# Watch now belongs to the quarantine app (quarantine 0002 took it over, table and rows
+# Watch now belongs to the quarantine app (quarantine 0003 took it over, table and rows
 # unchanged); the alerts app only forgets it. No database operation.
 
 from django.db import migrations
@@ -6,8 +6,8 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0002_notify"),
-        ("quarantine", "0002_watch"),
+        ("alerts", "0003_delivery_recipients"),
+        ("quarantine", "0003_watch"),
     ]
 
     operations = [
