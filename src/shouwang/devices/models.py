@@ -97,6 +97,10 @@ class Device(models.Model):
     offline_since = models.DateTimeField(_("offline since"), null=True, blank=True)
     # For networks without message ids: the hash of the last message, to drop a redelivery.
     last_raw_hash = models.CharField(max_length=64, blank=True)
+    # MQTT deliveries of keyless messages stored lately (time- and count-bounded), written with
+    # the events: a redelivered one (DUP flag) found here is dropped, even after a restart.
+    # Fixed-width entries; see devices/services/ingest/redelivery.py.
+    recent_deliveries = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet["Device"].as_manager()

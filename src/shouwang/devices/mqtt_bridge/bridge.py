@@ -326,7 +326,8 @@ class Bridge:
             item.reason = f"adapter error: {type(exc).__name__}: {exc}"
         else:
             received_at = item.received_at
-            item.incoming = [Incoming(reading, received_at) for reading in readings]
+            mid, dup = message.mid, message.dup
+            item.incoming = [Incoming(reading, received_at, mid, dup) for reading in readings]
         return item
 
     # --- the worker thread -------------------------------------------------------------------

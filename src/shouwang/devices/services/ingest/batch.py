@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from operator import attrgetter
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from shouwang.core.sqlite import writer
 from shouwang.devices import pipeline
 from shouwang.devices.adapters import Reading
 from shouwang.devices.models import Device, DeviceKind, DeviceStatus, HealthEvent
-from shouwang.devices.services.ingest import store_postgresql, store_sqlite
+from shouwang.devices.services.ingest import redelivery, store_postgresql, store_sqlite
 from shouwang.devices.services.ingest.dead_letters import record_dead_letter
 from shouwang.devices.services.ingest.records import (
     DeviceState,
@@ -25,10 +24,9 @@ from shouwang.devices.services.ingest.records import (
     StoredEvent,
     raw_hash,
 )
+from shouwang.devices.services.ingest.redelivery import REDELIVERY_WINDOW
 from shouwang.devices.services.ingest.state import DEFAULT_LOW_BATTERY_PERCENT, apply
 
-# A keyless message identical to the device's previous one within this window is a redelivery.
-REDELIVERY_WINDOW = timedelta(minutes=10)
 MAX_KEY_LENGTH = 200  # Device.key
 MAX_DEDUP_KEY_LENGTH = 120  # DeviceEvent.dedup_key
 
@@ -95,6 +93,10 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
     seen = store.stored_keys(keyed) if keyed else set()
     thresholds = _low_battery_thresholds(d.model for d in devices.values() if d.model)
     changed: dict[int, DeviceState] = {}
+    now = max(i.received_at for i in items)
+    # Per device: the delivery keys in its window, and the entries this batch adds.
+    windows: dict[int, set[str]] = {}
+    deliveries: dict[int, list[str]] = {}
     # Apply in event-time order so a batch that arrives shuffled still ends in the newest state.
     ordered = sorted(items, key=lambda i: i.reading.event_time or i.received_at)
     for item in ordered:
@@ -107,6 +109,20 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
                 continue
             seen.add(identity)
             digest = ""
+        elif item.delivery is not None:
+            # MQTT without message ids: see redelivery.py.
+            digest = raw_hash(reading.raw)
+            window = windows.get(device.pk)
+            if window is None:
+                window = windows[device.pk] = redelivery.recent(device.recent_deliveries, now)
+            delivery = redelivery.delivery_key(item.delivery, digest)
+            if item.redelivered and delivery in window:
+                result.duplicates += 1
+                continue
+            window.add(delivery)
+            deliveries.setdefault(device.pk, []).append(
+                redelivery.entry(item.received_at, item.delivery, digest)
+            )
         else:
             digest = raw_hash(reading.raw)
             if (
@@ -143,6 +159,9 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
                 raw=reading.raw,
             )
         )
+    for pk, new in deliveries.items():
+        device = changed[pk]
+        device.recent_deliveries = redelivery.added(device.recent_deliveries, new, now)
     if result.events:
         store.insert_events(result.events)
     if changed:

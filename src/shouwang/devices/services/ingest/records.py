@@ -18,6 +18,10 @@ from shouwang.devices.models import Device
 class Incoming:
     reading: Reading
     received_at: datetime
+    # MQTT: the PUBLISH's packet id (0 at QoS 0); None for transports without one (HTTP).
+    delivery: int | None = None
+    # MQTT's DUP flag: the broker may have sent this message before (see redelivery.py).
+    redelivered: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -49,6 +53,7 @@ class DeviceState:
     offline: bool
     offline_since: datetime | None
     last_raw_hash: str
+    recent_deliveries: str
 
     def __str__(self) -> str:
         return self.label or self.key
@@ -75,6 +80,7 @@ STATE_FIELDS = [
     "offline",
     "offline_since",
     "last_raw_hash",
+    "recent_deliveries",
     "model",
     "hardware_id",
 ]
