@@ -26,12 +26,7 @@ exactly, which is what a broker's redelivery looks like. Out of order: an event 
 device's state is stored, marked stale, and changes nothing.
 """
 
-from shouwang.devices.services.ingest.batch import (
-    MAX_DEDUP_KEY_LENGTH,
-    MAX_KEY_LENGTH,
-    REDELIVERY_WINDOW,
-    ingest,
-)
+from shouwang.devices.services.ingest.batch import MAX_DEDUP_KEY_LENGTH, MAX_KEY_LENGTH, ingest
 from shouwang.devices.services.ingest.dead_letters import record_dead_letter
 from shouwang.devices.services.ingest.offline import mark_offline, offline_after
 from shouwang.devices.services.ingest.records import (
@@ -42,6 +37,7 @@ from shouwang.devices.services.ingest.records import (
     StoredHealth,
     raw_hash,
 )
+from shouwang.devices.services.ingest.redelivery import REDELIVERY_WINDOW
 from shouwang.devices.services.ingest.state import DEFAULT_LOW_BATTERY_PERCENT
 
 __all__ = [
