@@ -38,7 +38,6 @@ NOT_BY_AREA: dict[str, str] = {
     "core.User": "staff accounts: the platform admin manages them in the admin",
     "core.AuditLog": "read by platform-wide roles only (view_auditlog)",
     "devices.DeviceKind": "settings per sensor model, platform-wide",
-    "devices.DeadLetter": "undecodable messages have no device yet; operators only",
     "devices.IngestKey": "network keys, created by the platform admin",
     "alerts.RuleSetting": "rule settings, edited in the admin",
     "alerts.Channel": "notification channels, edited in the admin",

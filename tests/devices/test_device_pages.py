@@ -610,9 +610,14 @@ def test_claiming_into_another_communitys_area_is_refused(town: Town) -> None:
 
 
 def test_dead_letters_newest_first_with_counts_and_escaped_truncated_payloads(town: Town) -> None:
-    record_dead_letter("ctwing", "http", "body is not JSON", b"<script>alert(1)</script>" * 100)
-    record_dead_letter("zigbee2mqtt", "mqtt", "unknown topic", b"{}", topic="z2m/x", source="gw1")
-    old = record_dead_letter("ctwing", "http", "old one", b"x")
+    east = town.east
+    record_dead_letter(
+        "ctwing", "http", "body is not JSON", b"<script>alert(1)</script>" * 100, area=east
+    )
+    record_dead_letter(
+        "zigbee2mqtt", "mqtt", "unknown topic", b"{}", topic="z2m/x", source="gw1", area=east
+    )
+    old = record_dead_letter("ctwing", "http", "old one", b"x", area=east)
     DeadLetter.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=2))
     page = text(login(town.town_operator).get("/devices/dead-letters/"))
     assert "<script>alert(1)</script>" not in page
@@ -708,7 +713,7 @@ def _grow(town: Town, n: int) -> None:
     for i in range(n):
         device_in_stock(town, f"spare-{i}")
         Device.objects.create(adapter="generic", key=f"heard-{i}", area=town.east)
-        record_dead_letter("generic", "http", f"bad {i}", b"{")
+        record_dead_letter("generic", "http", f"bad {i}", f"{{{i}".encode(), area=town.east)
 
 
 def _count(client: Client, url: str) -> int:
@@ -737,7 +742,7 @@ def test_queries_do_not_grow_with_rows(town: Town, url_for: Callable[[Town, Devi
     device = device_at_home(town, "door-1")
     send(device, 0, door="open")
     Device.objects.create(adapter="generic", key="heard", area=town.east)
-    record_dead_letter("generic", "http", "bad", b"{")
+    record_dead_letter("generic", "http", "bad", b"{", area=town.east)
     client = login(town.town_operator)
     url = url_for(town, device)
     _count(client, url)  # warm caches (content types, session)

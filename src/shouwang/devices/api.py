@@ -75,10 +75,14 @@ def ingest_http(request: HttpRequest, adapter: str) -> Any:
             body, headers, key.config
         )
     except SignatureError as exc:
-        ingest_service.record_dead_letter(adapter, "http", exc.reason, body, source=key.name)
+        ingest_service.record_dead_letter(
+            adapter, "http", exc.reason, body, source=key.name, area=key.area
+        )
         return _error(401, exc.reason)
     except DecodeError as exc:
-        ingest_service.record_dead_letter(adapter, "http", exc.reason, body, source=key.name)
+        ingest_service.record_dead_letter(
+            adapter, "http", exc.reason, body, source=key.name, area=key.area
+        )
         return _error(422, exc.reason)
     items = [ingest_service.Incoming(r, received_at) for r in readings]
     result = ingest_service.ingest(items, "http", key.area)

@@ -210,15 +210,34 @@ class HealthEvent(models.Model):
 
 
 class DeadLetter(models.Model):
-    """A message that could not be decoded, kept with the reason for an operator to see."""
+    """A message that could not be decoded, kept with the reason for an operator to see.
+
+    Held by the area of the ingest key (HTTP) or of the batch it came in; one with no area
+    (MQTT: nothing decoded says where it is from) is seen by platform-wide roles only.
+    """
+
+    scope_path = "area__path"
 
     received_at = models.DateTimeField(db_index=True)
     adapter = models.CharField(max_length=20)
     transport = models.CharField(max_length=6)
     topic = models.CharField(max_length=300, blank=True)
     reason = models.CharField(max_length=500)
+    # Readable text of `body`: invalid UTF-8 and NUL (which PostgreSQL's text refuses) replaced.
     payload = models.TextField()
+    # The bytes exactly as received (up to DEAD_LETTER_MAX_BYTES).
+    body = models.BinaryField(default=b"")
     source = models.CharField(max_length=100, blank=True)  # ingest key name or client address
+    area = models.ForeignKey(
+        "core.Area", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The same message again (a broker's redelivery, a gateway's retry) is this one row:
+    # a hash of where it came from and its bytes. NULL on rows from before it existed.
+    fingerprint = models.CharField(max_length=64, null=True, unique=True)  # noqa: DJ001
+    # Times the same message came again, not counting MQTT redeliveries (DUP).
+    repeats = models.PositiveIntegerField(default=0)
+
+    objects = ScopedQuerySet["DeadLetter"].as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

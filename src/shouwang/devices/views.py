@@ -6,6 +6,7 @@ areas is "not found" here exactly as in the API.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -305,13 +306,14 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
     """Messages that could not be decoded: newest first, with the counts of the last day."""
     require(request.user, device_perms.VIEW_DEAD_LETTERS)
     since = timezone.now() - timedelta(hours=24)
+    letters = DeadLetter.objects.visible_to(request.user)
     counts = list(
-        DeadLetter.objects.filter(received_at__gte=since)
+        letters.filter(received_at__gte=since)
         .values_list("adapter")
         .annotate(n=Count("id"))
         .order_by("-n", "adapter")
     )
-    queryset = DeadLetter.objects.defer("payload").annotate(
+    queryset = letters.defer("payload", "body").annotate(
         # A payload may be 64 KB: the list reads only its head.
         payload_head=Substr("payload", 1, PAYLOAD_SHOWN + 1)
     )
@@ -328,4 +330,16 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
             "extra": query_without_page(request),
             "payload_shown": PAYLOAD_SHOWN,
         },
+    )
+
+
+@require_GET
+def dead_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    """One dead letter in full: its readable text and its exact bytes (base64)."""
+    require(request.user, device_perms.VIEW_DEAD_LETTERS)
+    letter = get_visible(request.user, DeadLetter, pk)
+    return render(
+        request,
+        "devices/dead_letter.html",
+        {"d": letter, "body_base64": base64.b64encode(bytes(letter.body)).decode()},
     )

@@ -401,7 +401,14 @@ def _check_connected(client: aiomqtt.Client) -> None:
 
 
 def _dead_letter(item: _Item, reason: str) -> None:
-    record_dead_letter(item.adapter_name, TRANSPORT, reason, item.message.payload, topic=item.topic)
+    record_dead_letter(
+        item.adapter_name,
+        TRANSPORT,
+        reason,
+        item.message.payload,
+        topic=item.topic,
+        redelivered=item.message.dup,
+    )
 
 
 def _add(total: IngestResult, result: IngestResult) -> None:

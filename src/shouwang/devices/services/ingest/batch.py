@@ -77,6 +77,8 @@ def _ingest(items: Sequence[Incoming], transport: str, area: Area | None) -> Ing
                 transport,
                 reason,
                 json.dumps(item.reading.raw, default=str, ensure_ascii=False),
+                area=area,
+                redelivered=item.redelivered,
             )
             result.refused += 1
     items = [i for i, reason in refused if not reason]
