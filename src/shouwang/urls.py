@@ -47,9 +47,7 @@ urlpatterns = [
     path("devices/recover/", device_views.recover, name="device-recover"),
     path("devices/unclaimed/", device_views.unclaimed, name="device-unclaimed"),
     path("devices/dead-letters/", device_views.dead_letters, name="device-dead-letters"),
-    path(
-        "devices/dead-letters/<int:pk>/", device_views.dead_letter, name="device-dead-letter"
-    ),
+    path("devices/dead-letters/<int:pk>/", device_views.dead_letter, name="device-dead-letter"),
     path("devices/<int:pk>/", device_views.device_detail, name="device-detail"),
     path("devices/<int:pk>/claim/", device_views.device_claim, name="device-claim"),
     path("devices/<int:pk>/<slug:action>/", device_views.device_action, name="device-action"),

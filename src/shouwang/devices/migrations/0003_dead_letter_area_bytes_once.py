@@ -5,31 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_labels'),
-        ('devices', '0002_recent_deliveries'),
+        ("core", "0003_labels"),
+        ("devices", "0002_recent_deliveries"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deadletter',
-            name='area',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.area'),
+            model_name="deadletter",
+            name="area",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="core.area",
+            ),
         ),
         migrations.AddField(
-            model_name='deadletter',
-            name='body',
-            field=models.BinaryField(default=b''),
+            model_name="deadletter",
+            name="body",
+            field=models.BinaryField(default=b""),
         ),
         migrations.AddField(
-            model_name='deadletter',
-            name='fingerprint',
+            model_name="deadletter",
+            name="fingerprint",
             field=models.CharField(max_length=64, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='deadletter',
-            name='repeats',
+            model_name="deadletter",
+            name="repeats",
             field=models.PositiveIntegerField(default=0),
         ),
     ]
