@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "shouwang.alerts",
     "shouwang.quarantine",
     "shouwang.passes",
+    # Last: the process runner (serve, worker, demo) sits on top of every app.
+    "shouwang.runtime",
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
-from shouwang.alerts import rules
+from shouwang.alerts import registry
 from shouwang.core.kinds import KINDS, AlertKind, Severity, declare
 
 # Who declares what: a kind declared by the wrong app, or missing, fails here.
@@ -43,11 +43,11 @@ def test_every_app_declares_its_own_kinds() -> None:
 
 
 def test_rules_that_read_other_apps_are_registered_once() -> None:
-    assert sorted(rules.INGEST_RULES) == ["shouwang.quarantine.alert_kinds.door_open_triggers"]
-    assert sorted(rules.TIMER_RULES) == ["care_inactivity"]
+    assert sorted(registry.INGEST_RULES) == ["shouwang.quarantine.alert_kinds.door_open_triggers"]
+    assert sorted(registry.TIMER_RULES) == ["care_inactivity"]
     # Discovery again (a second ready(), a test runner) does not register anything twice.
     autodiscover_modules("alert_kinds")
-    assert len(rules.INGEST_RULES) == 1
+    assert len(registry.INGEST_RULES) == 1
     assert len(KINDS) == sum(len(k) for k in DECLARED_BY.values())
 
 
@@ -55,11 +55,11 @@ def test_a_second_declaration_or_registration_is_refused() -> None:
     with pytest.raises(ImproperlyConfigured, match="declared twice"):
         declare(AlertKind("fever", "again", Severity.INFO))
     with pytest.raises(ImproperlyConfigured, match="registered twice"):
-        rules.register_ingest_rule(rules.INGEST_RULES[next(iter(rules.INGEST_RULES))])
+        registry.register_ingest_rule(registry.INGEST_RULES[next(iter(registry.INGEST_RULES))])
 
     def rule(now: datetime, /) -> list[object]:
         return []
 
     with pytest.raises(ImproperlyConfigured, match="registered twice"):
-        rules.register_timer_rule("care_inactivity", rule)  # type: ignore[arg-type]
+        registry.register_timer_rule("care_inactivity", rule)  # type: ignore[arg-type]
     assert str(KINDS["fever"].label) != "again"

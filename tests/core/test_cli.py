@@ -180,3 +180,13 @@ def test_demo_sensors_send_events_to_the_demo_server(served: str, tmp_path: Path
             ).fetchone()[0]
         time.sleep(0.2)
     assert stored > 0
+
+
+def test_each_app_seeds_its_own_part_of_the_demo_once() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from shouwang.core import demo
+
+    assert demo.registered_parts() == ["devices", "quarantine", "passes", "devices-count"]
+    with pytest.raises(ImproperlyConfigured, match="twice"):
+        demo.register("passes", lambda town: None, order=1)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from shouwang.alerts.models import Alert
 from shouwang.passes.alert_kinds import QUARANTINE_GATE_DENIED
 from shouwang.passes.models import Pass, PassStatus, Scan
-from shouwang.passes.services import codec, issue, keys
+from shouwang.passes.services import codec, issue, keys, rotation
 from shouwang.passes.services.verify import (
     SNAPSHOT_SECONDS,
     Gate,
@@ -311,7 +311,7 @@ def test_a_case_started_reaches_a_busy_gate_within_seconds(
 def test_offline_verifiers_learn_which_keys_are_retired(town: Town, resident_pass: Pass) -> None:
     old = resident_pass.kid
     keys.create_signing_key(None)
-    keys.retire_signing_key(None, old)
+    rotation.retire_signing_key(None, old)
     payload = sync_payload(town.east_compound)
     assert payload["retired_keys"] == [old]
     assert old not in [k["kid"] for k in payload["keys"]]

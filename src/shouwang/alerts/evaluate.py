@@ -2,7 +2,7 @@
 
 Called by `devices.services.ingest` inside its transaction (registered with `devices.pipeline`
 in `AlertsConfig.ready()`), so an alert commits with the event that caused it. The rules of
-other apps (the quarantine door rule) register with `alerts.rules.register_ingest_rule`; their
+other apps (the quarantine door rule) register with `alerts.registry.register_ingest_rule`; their
 triggers and device health's are raised together, in one round of queries per batch. Events
 and devices arrive as the ingest path's plain records (StoredEvent, StoredHealth,
 DeviceState), not model instances.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shouwang.alerts import rules
+from shouwang.alerts import registry, rules
 from shouwang.alerts.services.alerting import Trigger, clear, raise_alerts
 from shouwang.core.models import Area, Household
 from shouwang.core.services.areas import ancestor_names, household_address
@@ -33,7 +33,7 @@ _HEALTH_CLEARS = {
 
 
 def on_ingest(result: IngestResult) -> None:
-    triggers = [t for rule in rules.INGEST_RULES.values() for t in rule(result)]
+    triggers = [t for rule in registry.INGEST_RULES.values() for t in rule(result)]
     triggers.extend(health_triggers(result.health))
     raise_alerts(triggers)
     for health in result.health:

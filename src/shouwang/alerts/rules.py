@@ -11,9 +11,10 @@ Django's `autodiscover_modules("alert_kinds")`:
 - `passes/alert_kinds.py`: a quarantined resident at the gate;
 - `alerts/alert_kinds.py`: escalation timing, unusual access to personal data.
 
-A rule that needs another app's data registers here: `register_ingest_rule` (runs on every
-stored batch of device events, inside the ingest transaction) or `register_timer_rule` (runs
-every minute from `alerts.tasks.check_alert_timers`). Twice is an error.
+A rule that needs another app's data registers in `alerts.registry`: `register_ingest_rule`
+(runs on every stored batch of device events, inside the ingest transaction) or
+`register_timer_rule` (runs every minute from `alerts.tasks.check_alert_timers`). Twice is an
+error.
 `tests/alerts/test_alert_kinds.py` fails when a kind or rule is missing or registered twice.
 
 Settings are inherited down the area tree and can be overridden per household and per person:
@@ -24,57 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
-
-from django.core.exceptions import ImproperlyConfigured
+from typing import Any
 
 from shouwang.alerts.models import RuleSetting
 from shouwang.core.kinds import KINDS, AlertKind, Severity
 
-if TYPE_CHECKING:
-    from shouwang.alerts.models import Alert
-    from shouwang.alerts.services.alerting import Trigger
-    from shouwang.devices.services.ingest import IngestResult
-
-__all__ = ["KINDS", "AlertKind", "RuleBook", "register_ingest_rule", "register_timer_rule"]
-
-
-class IngestRule(Protocol):
-    """What should alert in one stored batch of device events (no alert raised yet: the
-    engine raises every rule's triggers together, in the ingest transaction)."""
-
-    def __call__(self, result: IngestResult, /) -> list[Trigger]: ...
-
-
-class TimerRule(Protocol):
-    """A check of time passing, run every minute; raises its own alerts and returns them.
-    Derives everything from the database, so running it twice changes nothing."""
-
-    def __call__(self, now: datetime, /) -> list[Alert]: ...
-
-
-INGEST_RULES: dict[str, IngestRule] = {}
-TIMER_RULES: dict[str, TimerRule] = {}
-
-
-def _named(rule: object) -> str:
-    return f"{getattr(rule, '__module__', '?')}.{getattr(rule, '__qualname__', rule)}"
-
-
-def register_ingest_rule(rule: IngestRule) -> IngestRule:
-    name = _named(rule)
-    if name in INGEST_RULES:
-        raise ImproperlyConfigured(f"ingest rule {name} is registered twice")
-    INGEST_RULES[name] = rule
-    return rule
-
-
-def register_timer_rule(name: str, rule: TimerRule) -> TimerRule:
-    if name in TIMER_RULES:
-        raise ImproperlyConfigured(f"timer rule {name} is registered twice")
-    TIMER_RULES[name] = rule
-    return rule
+__all__ = ["KINDS", "AlertKind", "RuleBook"]
 
 
 @dataclass(frozen=True)

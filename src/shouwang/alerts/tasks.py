@@ -6,14 +6,14 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from shouwang.alerts import privacy, rules, timers
+from shouwang.alerts import privacy, registry, timers
 
 
 @db_periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]
 def check_alert_timers() -> dict[str, int]:
     now = timezone.now()
     counts = {"door_held_open": len(timers.check_door_held_open(now))}
-    for name, rule in rules.TIMER_RULES.items():
+    for name, rule in registry.TIMER_RULES.items():
         counts[name] = len(rule(now))
     counts["escalated_or_reminded"] = timers.escalate_and_remind(now)
     return counts

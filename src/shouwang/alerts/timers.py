@@ -1,5 +1,5 @@
 """Rules about time passing: a door held open and an alert nobody took; the timer rules
-other apps register (`alerts.rules.register_timer_rule`: the care watch's inactivity) run
+other apps register (`alerts.registry.register_timer_rule`: the care watch's inactivity) run
 beside them from `alerts.tasks.check_alert_timers`. Each run derives everything from the
 database, so a restart loses no timer and running twice changes nothing."""
 

@@ -8,6 +8,10 @@ class DevicesConfig(AppConfig):
     verbose_name = _("Devices")
 
     def ready(self) -> None:
+        from shouwang.core import demo
+        from shouwang.devices import demo as devices_demo
         from shouwang.devices import perms
 
         perms.grant()
+        demo.register("devices", devices_demo.seed_demo, order=10)
+        demo.register("devices-count", devices_demo.count_sensors, order=100)

@@ -8,6 +8,9 @@ class PassesConfig(AppConfig):
     verbose_name = _("Passes and gates")
 
     def ready(self) -> None:
+        from shouwang.core import demo
+        from shouwang.passes import demo as passes_demo
         from shouwang.passes import perms
 
         perms.grant()
+        demo.register("passes", passes_demo.demo_part, order=30)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from shouwang.core.demo import TOWN_NAME, _write_private
+from shouwang.core.demo import TOWN_NAME, DemoTown, write_private
 from shouwang.core.models import Area, AreaKind
 from shouwang.devices.services.keys import hash_key
 from shouwang.passes.models import GateDevice
@@ -20,6 +20,12 @@ GATE_KEY_FILE = "demo_gate_key"
 
 def gate_key_file() -> Path:
     return Path(settings.VAR_DIR) / GATE_KEY_FILE
+
+
+def demo_part(town: DemoTown) -> None:
+    """Registered with `core.demo` in `PassesConfig.ready()`."""
+    seed_demo()
+    town.gate_key_file = gate_key_file()
 
 
 def seed_demo() -> None:
@@ -42,4 +48,4 @@ def seed_demo() -> None:
         if GateDevice.objects.filter(key_hash=hash_key(plaintext), active=True).exists():
             return
     _, plaintext = gates.create_gate_device(None, GATE_NAME, compounds[0])
-    _write_private(path, plaintext)
+    write_private(path, plaintext)

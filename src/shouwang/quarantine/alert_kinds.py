@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.alerts.models import Alert, SuppressionWindow
-from shouwang.alerts.rules import RuleBook, register_ingest_rule, register_timer_rule
+from shouwang.alerts.registry import register_ingest_rule, register_timer_rule
+from shouwang.alerts.rules import RuleBook
 from shouwang.alerts.services.alerting import Trigger, open_alert_since, raise_alerts
 from shouwang.core.kinds import AlertKind, Severity, declare
 from shouwang.core.models import Household

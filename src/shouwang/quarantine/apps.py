@@ -8,15 +8,17 @@ class QuarantineConfig(AppConfig):
     verbose_name = _("Home quarantine and care watch")
 
     def ready(self) -> None:
+        # The app's alert kinds and rules are found by the alerts app (alert_kinds.py).
+        from shouwang.alerts.notify import recipients
+        from shouwang.core import demo, home
+        from shouwang.quarantine import demo as quarantine_demo
         from shouwang.quarantine import perms
-
-        perms.grant()
-        from shouwang.core import home
+        from shouwang.quarantine.services import family
         from shouwang.quarantine.views import home_section
 
+        perms.grant()
+        # Cases and care watch need the demo's sensors: after the devices part.
+        demo.register("quarantine", quarantine_demo.demo_part, order=20)
         home.register_section("quarantine-now", "quarantine/_home_now.html", home_section, 10)
-        from shouwang.alerts.notify import recipients
-        from shouwang.quarantine.services import family
-
         # A person's family contacts: a kind of recipient of the alerts' delivery engine.
         recipients.register(family.FamilyContacts())

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from shouwang.core.demo import DemoTown
 from shouwang.core.models import Household
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.quarantine.models import CareEnrolment, Case, ServiceKind, Source, Watch
@@ -28,6 +29,11 @@ CARE_ENROLMENTS = 5
 SOURCES = [Source.RISK_AREA, Source.CLOSE_CONTACT, Source.SECONDARY_CONTACT, Source.INBOUND]
 REASONS = ["自中风险地区返回", "与确诊病例同一航班", "密接的密接", "入境满14天集中隔离后转居家"]
 TEMPERATURES = ["36.5", "37.6", None, "36.8", "36.4"]
+
+
+def demo_part(town: DemoTown) -> None:
+    """Registered with `core.demo` in `QuarantineConfig.ready()`: after the sensors."""
+    seed_demo(town.seed)
 
 
 def seed_demo(seed: int = 2020) -> None:

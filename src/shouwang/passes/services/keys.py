@@ -9,7 +9,6 @@ it: its codes answer "retired key" at every gate after the gates' next sync.
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import secrets
 import time
@@ -21,10 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cwt import COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from shouwang.core import audit
 from shouwang.core.permissions import require
@@ -52,7 +48,7 @@ def key_dir() -> Path:
     return path
 
 
-def _key_file(kid: str) -> Path:
+def key_file(kid: str) -> Path:
     return key_dir() / f"{kid}.key"
 
 
@@ -85,7 +81,7 @@ def create_signing_key(actor: Any) -> SigningKey:
     )
     kid = secrets.token_hex(4)
     # The file first, 0600 from creation: a key row without its private half could not sign.
-    fd = os.open(_key_file(kid), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(key_file(kid), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(b64url(raw))
     with transaction.atomic():
@@ -99,7 +95,7 @@ def current_signer() -> tuple[str, COSEKeyInterface]:
     """The newest active key whose private half this machine holds (created on first use)."""
     for attempt in range(2):
         for key in SigningKey.objects.filter(status=KeyStatus.ACTIVE):
-            path = _key_file(key.kid)
+            path = key_file(key.kid)
             if path.exists():
                 private = _unb64url(path.read_text(encoding="ascii").strip())
                 return key.kid, _cose_key(_unb64url(key.public_key), key.kid, private)
@@ -139,33 +135,3 @@ def retired_kids() -> list[str]:
         .order_by("retired_at", "id")
         .values_list("kid", flat=True)
     )
-
-
-def retire_signing_key(actor: Any, kid: str) -> int:
-    """Stop trusting a key. Live passes it signed are re-signed first; returns how many."""
-    from shouwang.passes.services.issue import resign_passes
-
-    require(actor, MANAGE_KEYS)
-    with transaction.atomic():
-        key = SigningKey.objects.select_for_update().filter(kid=kid).first()
-        if key is None:
-            raise ValidationError({"kid": [_("No such signing key.")]})
-        if key.status == KeyStatus.RETIRED:
-            return 0
-        others = SigningKey.objects.filter(status=KeyStatus.ACTIVE).exclude(pk=key.pk)
-        if not any(_key_file(k.kid).exists() for k in others):
-            raise ValidationError(
-                {"kid": [_("Create a new signing key before retiring the last one.")]}
-            )
-        key.status, key.retired_at = KeyStatus.RETIRED, timezone.now()
-        key.save(update_fields=["status", "retired_at"])
-        forget_cache()
-        count = resign_passes(kid)
-        audit.record(
-            "pass_key.retire", actor=actor, target=key, details={"kid": kid, "resigned": count}
-        )
-    # The private half can never be needed again.
-    with contextlib.suppress(FileNotFoundError):
-        _key_file(kid).unlink()
-    forget_cache()
-    return count

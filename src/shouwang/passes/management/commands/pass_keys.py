@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shouwang.core import audit
 from shouwang.passes.models import SigningKey
-from shouwang.passes.services import keys
+from shouwang.passes.services import keys, rotation
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"new signing key {key.kid}: passes issued from now on use it")
             elif options["action"] == "retire":
                 try:
-                    count = keys.retire_signing_key(None, options["kid"])
+                    count = rotation.retire_signing_key(None, options["kid"])
                 except ValidationError as exc:
                     raise CommandError(" ".join(exc.messages)) from None
                 self.stdout.write(f"retired {options['kid']}; {count} passes re-signed")

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shouwang.config import env
-from shouwang.core.worker import start_embedded
+from shouwang.runtime.worker import start_embedded
 
 
 class Command(BaseCommand):
