@@ -41,6 +41,17 @@ urlpatterns = [
     path("households/<int:household_pk>/add-resident/", views.person_add, name="person-add"),
     path("people/import/", views.roster_import, name="roster-import"),
     path("people/import/template.csv", views.roster_template, name="roster-template"),
+    path("people/import/<uuid:token>/", views.roster_upload, name="roster-upload"),
+    path(
+        "people/import/<uuid:token>/confirm/",
+        views.roster_upload_confirm,
+        name="roster-upload-confirm",
+    ),
+    path(
+        "people/import/<uuid:token>/cancel/",
+        views.roster_upload_cancel,
+        name="roster-upload-cancel",
+    ),
     path("people/export/", views.person_export, name="person-export"),
     path("devices/", device_views.device_list, name="device-list"),
     path("devices/install/", device_views.install, name="device-install"),

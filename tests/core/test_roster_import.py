@@ -208,20 +208,38 @@ def test_import_target_must_be_a_compound_or_village(town: Town) -> None:
         import_roster(town.east_worker, town.east_unit, "a.xlsx", xlsx(GOOD))
 
 
-def test_import_page_shows_the_report(town: Town) -> None:
+def test_import_page_refuses_a_bad_file_naming_its_rows(town: Town) -> None:
     client = login(town.east_worker)
     bad = [["", "", "", "5", "1", "101", ""]]
     upload = io.BytesIO(xlsx(bad))
     upload.name = "bad.xlsx"
-    response = client.post("/people/import/", {"area": town.east_compound.pk, "file": upload})
+    response = client.post(
+        "/people/import/", {"area": town.east_compound.pk, "file": upload}, follow=True
+    )
     assert response.status_code == 422
     page = response.content.decode()
     assert "姓名" in page
-    assert ">2<" in page
+    assert "row 2" in page or "第 2 行" in page
+    assert not Person.objects.filter(household__door="101", name="").exists()
+
+
+def test_import_page_previews_then_imports(town: Town) -> None:
+    client = login(town.east_worker)
     upload = io.BytesIO(xlsx(GOOD))
     upload.name = "good.xlsx"
-    response = client.post("/people/import/", {"area": town.east_compound.pk, "file": upload})
+    response = client.post(
+        "/people/import/", {"area": town.east_compound.pk, "file": upload}, follow=True
+    )
     assert response.status_code == 200
+    assert not Person.objects.filter(name="王大明").exists()  # a preview writes nothing
+    page = response.content.decode()
+    assert 'data-testid="import-preview"' in page
+    assert "王*明" in page  # masked in the preview
+    assert "110105194912310097" not in page
+    confirm = response.redirect_chain[-1][0] + "confirm/"
+    response = client.post(confirm, follow=True)
+    assert response.status_code == 200
+    assert 'data-testid="import-result"' in response.content.decode()
     assert Person.objects.filter(name="王大明").exists()
 
 

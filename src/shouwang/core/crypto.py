@@ -78,3 +78,22 @@ def blind_index(value: str, purpose: str) -> str:
     """A keyed hash to find rows by an encrypted value without decrypting every row."""
     message = f"{purpose}\x00{value}".encode()
     return hmac.new(_keys().index_key, message, hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(plaintext: bytes, context: str) -> bytes:
+    """Like `encrypt`, for a file kept for a while (an uploaded roster): "<version>$" + raw."""
+    keys = _keys()
+    nonce = os.urandom(12)
+    sealed = keys.by_version[keys.current].encrypt(nonce, plaintext, context.encode())
+    return keys.current.encode() + b"$" + nonce + sealed
+
+
+def decrypt_bytes(stored: bytes, context: str) -> bytes:
+    version, _, body = bytes(stored).partition(b"$")
+    aead = _keys().by_version.get(version.decode(errors="replace"))
+    if aead is None or len(body) < 12:
+        raise DecryptionError(f"no key version {version!r} for {context}")
+    try:
+        return aead.decrypt(body[:12], body[12:], context.encode())
+    except InvalidTag as exc:
+        raise DecryptionError(f"ciphertext for {context} does not authenticate") from exc

@@ -8,8 +8,9 @@ bomb). So, before anything is parsed:
 - the archive's directory is checked: the uncompressed size of every part and of all of them
   together is capped (Python's zipfile never returns more than a part's declared size, so the
   declared sizes are a real bound);
-- the first sheet is then streamed with openpyxl's read-only mode, with the declared
-  dimensions ignored, and reading stops at the first row or column beyond the limits;
+- the first sheet is then streamed with openpyxl's read-only worksheet, with the declared
+  dimensions ignored (and not probed for: see `_StreamingSheet`), and reading stops at the
+  first row or column beyond the limits;
 - merged ranges (which read-only mode does not expose) are found by scanning the sheet's XML
   as it is decompressed, a chunk at a time, and their number is capped too.
 
@@ -29,8 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 MiB = 1024 * 1024
 Progress = Callable[[int], None]
@@ -40,6 +43,9 @@ Progress = Callable[[int], None]
 class Limits:
     max_rows: int = 50_100  # a 50,000-person roster and its title, header and footer rows
     max_columns: int = 64
+    # Filled cells in all: what the rows cost in memory (a 50,000-resident roster with 20
+    # columns filled). Wider and longer at once is refused at the first cell over.
+    max_cells: int = 1_000_000
     max_sheet_bytes: int = 160 * MiB  # the first sheet's XML, uncompressed
     max_strings_bytes: int = 16 * MiB  # sharedStrings.xml, held in memory whole by openpyxl
     max_other_part_bytes: int = 8 * MiB  # styles, workbook, relationships…
@@ -105,6 +111,7 @@ def _trim(values: Any) -> list[Any]:
 
 
 def _take_rows(source: Any, sheet: Sheet, limits: Limits, progress: Progress | None) -> None:
+    cells = 0
     for values in source:
         number = len(sheet.rows) + 1
         if number > limits.max_rows:
@@ -112,6 +119,15 @@ def _take_rows(source: Any, sheet: Sheet, limits: Limits, progress: Progress | N
         row = _trim(values)
         if len(row) > limits.max_columns:
             raise _too_wide(number, len(row), limits)
+        cells += sum(1 for v in row if v is not None and v != "")
+        if cells > limits.max_cells:
+            raise SheetError(
+                _(
+                    "The sheet has more than %(n)d filled cells (reached in row %(row)d): delete "
+                    "the columns that are not needed or split the file."
+                )
+                % {"n": limits.max_cells, "row": number}
+            )
         sheet.rows.append(row)
         if progress is not None and number % limits.progress_every == 0:
             progress(number)
@@ -206,6 +222,31 @@ def _merged_ranges(
     return merges
 
 
+class _StreamingSheet(ReadOnlyWorksheet):
+    """openpyxl's read-only worksheet without its size probe.
+
+    On opening, a read-only sheet looks for its declared dimensions; when the file has none,
+    the probe parses the whole sheet (and keeps every row element) before a single row is
+    read: minutes and hundreds of MB for a file of millions of rows. We never trust the
+    declared size anyway, so there is nothing to probe.
+    """
+
+    def _get_size(self) -> None:
+        return None
+
+
+def _first_worksheet(data: bytes) -> tuple[ExcelReader, Any]:
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # number formats: which numbers are dates
+    for sheet, rel in reader.parser.find_sheets():
+        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+            return reader, _StreamingSheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
+    raise SheetError(_("The workbook has no worksheet."))
+
+
 def _read_xlsx(data: bytes, limits: Limits, progress: Progress | None) -> Sheet:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -214,30 +255,21 @@ def _read_xlsx(data: bytes, limits: Limits, progress: Progress | None) -> Sheet:
     with archive:
         _check_archive(archive, limits)
         sheet = Sheet()
+        reader = None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "no default style" and the like
-                book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+                reader, worksheet = _first_worksheet(data)
+                part = worksheet._worksheet_path
+                _take_rows(worksheet.iter_rows(values_only=True), sheet, limits, progress)
         except SheetError:
             raise
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise SheetError(_("The file is not a readable .xlsx workbook.")) from exc
-        try:
-            worksheet = book.worksheets[0]
-            part = getattr(worksheet, "_worksheet_path", None)
-            # The declared size is not to be trusted: with it, every row is padded to its width.
-            reset = getattr(worksheet, "reset_dimensions", None)
-            if reset is None or not isinstance(part, str):
-                raise SheetError(_("The first sheet of the workbook is not a worksheet."))
-            reset()
-            try:
-                _take_rows(worksheet.iter_rows(values_only=True), sheet, limits, progress)
-            except SheetError:
-                raise
-            except Exception as exc:
-                raise SheetError(_("The file is not a readable .xlsx workbook.")) from exc
         finally:
-            book.close()
-        if part.lstrip("/") in archive.namelist():
-            sheet.merges = _merged_ranges(archive, part.lstrip("/"), sheet, limits)
+            if reader is not None:
+                reader.archive.close()
+        part = part.lstrip("/")
+        if part in archive.namelist():
+            sheet.merges = _merged_ranges(archive, part, sheet, limits)
     return sheet

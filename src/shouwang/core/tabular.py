@@ -202,8 +202,9 @@ def read_table(sheet: Sheet, spec: TableSpec) -> Table:
     own = [c.key for c in spec.columns if not c.carry_down and c.key in positions]
     first_key = min(positions, key=lambda k: positions[k])
     block: dict[str, Any] = {}
-    for offset, raw in enumerate(sheet.rows[index + span :]):
-        number = index + span + offset + 1
+    for number in range(index + span + 1, len(sheet.rows) + 1):
+        raw = sheet.rows[number - 1]
+        sheet.rows[number - 1] = []  # the record keeps what it needs; let the rest go now
         values = {key: (raw[p] if p < len(raw) else None) for key, p in positions.items()}
         texts = {key: cell_text(v) for key, v in values.items()}
         if not any(texts[k] for k in own):

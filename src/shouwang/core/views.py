@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,11 +25,11 @@ from shouwang.core.forms import (
     RevealForm,
     RosterImportForm,
 )
-from shouwang.core.models import Area, AreaKind, Household, Person, Role
+from shouwang.core.models import Area, AreaKind, Household, Person, Role, RosterUpload, UploadStatus
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
-from shouwang.core.services import exports, roster
+from shouwang.core.services import exports, roster, roster_uploads
 from shouwang.core.services import people as people_service
 from shouwang.core.services.address_search import address_filter
 
@@ -284,34 +284,64 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def roster_import(request: HttpRequest) -> HttpResponse:
     require(request.user, roles.IMPORT)
-    report = None
     if request.method == "POST":
         form = RosterImportForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            report = roster.import_roster(
+            staged = roster_uploads.stage(
                 request.user, form.cleaned_data["area"], upload.name, upload.read()
             )
-            if report.ok:
-                messages.success(
-                    request,
-                    _(
-                        "Import done. Rows: %(rows)d; new: %(created)d; changed: %(updated)d; "
-                        "unchanged: %(unchanged)d."
-                    )
-                    % {
-                        "rows": report.rows,
-                        "created": report.created_people,
-                        "updated": report.updated_people,
-                        "unchanged": report.unchanged_people,
-                    },
-                )
+            return redirect("roster-upload", token=staged.token)
     else:
         form = RosterImportForm(user=request.user)
-    status = 422 if report is not None and not report.ok else 200
-    return render(
-        request, "core/roster_import.html", {"form": form, "report": report}, status=status
+    return render(request, "core/roster_import.html", {"form": form})
+
+
+def _own_upload(request: HttpRequest, token: str) -> RosterUpload:
+    # Only the uploader sees an upload (it is their file), and only inside their areas.
+    upload = (
+        RosterUpload.objects.visible_to(request.user)
+        .select_related("area")
+        .filter(actor_id=request.user.pk, token=token)
+        .first()
     )
+    if upload is None:
+        raise Http404
+    return upload
+
+
+@require_GET
+def roster_upload(request: HttpRequest, token: str) -> HttpResponse:
+    require(request.user, roles.IMPORT)
+    upload = _own_upload(request, token)
+    report = roster.ImportReport.from_dict(upload.report) if upload.report else None
+    busy = upload.status in (UploadStatus.QUEUED, UploadStatus.READING, UploadStatus.IMPORTING)
+    status = 422 if upload.status in (UploadStatus.REFUSED, UploadStatus.FAILED) else 200
+    return render(
+        request,
+        "core/roster_upload.html",
+        {"upload": upload, "report": report, "busy": busy, "UploadStatus": UploadStatus},
+        status=status,
+    )
+
+
+@require_POST
+def roster_upload_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    require(request.user, roles.IMPORT)
+    upload = _own_upload(request, token)
+    try:
+        roster_uploads.confirm(request.user, upload)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("roster-upload", token=upload.token)
+
+
+@require_POST
+def roster_upload_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    require(request.user, roles.IMPORT)
+    roster_uploads.cancel(request.user, _own_upload(request, token))
+    messages.info(request, _("The upload was cancelled and the file deleted."))
+    return redirect("roster-import")
 
 
 @require_GET
