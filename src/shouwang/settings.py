@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL and unpaired surrogates are refused here, for every page and endpoint (422).
+    "shouwang.core.edge.HostileInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "shouwang.core.middleware.AuditContextMiddleware",
     "shouwang.core.middleware.LoginRequiredMiddleware",
@@ -122,6 +124,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
+# The API's OpenAPI document and its browser view are staff-only unless this opens them.
+API_DOCS_PUBLIC = config.env_flag("API_DOCS_PUBLIC")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

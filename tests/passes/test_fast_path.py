@@ -158,3 +158,13 @@ def test_everything_else_goes_to_django(town: Town, device_key: str) -> None:
     )
     assert status == 200
     assert json.loads(content)["compound"]["id"] == town.east_compound.pk
+
+
+def test_the_fast_lane_refuses_nul_and_lone_surrogates_like_the_endpoint(
+    town: Town, device_key: str
+) -> None:
+    for raw in [b'{"code": "SW1:a\\u0000b"}', b'{"code": "SW1:x", "gate": "\\udc00"}']:
+        status, _, content = verify(device_key, raw)
+        assert status == 422, content
+        assert json.loads(content)["detail"][0]["loc"][0] == "body"
+    assert not Scan.objects.exists()

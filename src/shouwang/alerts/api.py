@@ -5,7 +5,7 @@ user's areas is 404. Session auth with CSRF, as the rest of the staff API.
 No `from __future__ import annotations` here: Ninja reads the annotations at import time.
 """
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -13,13 +13,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.forms import PERSON_OUTCOMES, filter_alerts, status_label
 from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Outcome, Severity
 from shouwang.alerts.services import alerting
 from shouwang.alerts.views import community_name, kind_label
+from shouwang.core.api_types import BoundedPagination, Day, Id
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
@@ -75,9 +76,9 @@ class AlertFilter(Schema):
     )
     kind: str | None = Field(None, max_length=40)
     severity: Severity | None = None
-    area: int | None = Field(None, description="An area (e.g. a community): alerts at or below")
-    date_from: date | None = Field(None, description="Opened on or after this local day")
-    date_to: date | None = Field(None, description="Opened on or before this local day")
+    area: Id | None = Field(None, description="An area (e.g. a community): alerts at or below")
+    date_from: Day | None = Field(None, description="Opened on or after this local day")
+    date_to: Day | None = Field(None, description="Opened on or before this local day")
 
 
 class ResolveIn(Schema):
@@ -138,7 +139,7 @@ def _alerts() -> ScopedQuerySet[Alert]:
     return Alert.objects.select_related("area", "assignee", "acknowledged_by", "resolved_by")
 
 
-def _one(request: HttpRequest, alert_id: int) -> Alert:
+def _one(request: HttpRequest, alert_id: Id) -> Alert:
     require(request.user, alert_perms.VIEW_ALERTS)
     return get_visible(request.user, _alerts(), alert_id)
 
@@ -165,7 +166,7 @@ class _AlertPage:
 
 
 @router.get("/alerts", response=list[AlertOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_alerts(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     """Newest first."""
     require(request.user, alert_perms.VIEW_ALERTS)
@@ -185,7 +186,7 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
 
 
 @router.get("/alerts/{alert_id}", response=AlertDetailOut)
-def get_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:
+def get_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
     alert = _one(request, alert_id)
     names = area_service.ancestor_names([alert.area] if alert.area is not None else [])
     return {
@@ -195,19 +196,19 @@ def get_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
-def acknowledge_alert(request: HttpRequest, alert_id: int) -> dict[str, Any]:
+def acknowledge_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
     """Idempotent: acknowledging an acknowledged alert changes nothing."""
     return _out(alerting.acknowledge(request.user, _one(request, alert_id)))
 
 
 @router.post("/alerts/{alert_id}/resolve", response=AlertOut)
-def resolve_alert(request: HttpRequest, alert_id: int, body: ResolveIn) -> dict[str, Any]:
+def resolve_alert(request: HttpRequest, alert_id: Id, body: ResolveIn) -> dict[str, Any]:
     if body.outcome == Outcome.CLEARED:  # the system's outcome, never a person's
         raise ValidationError({"outcome": [_("Choose what happened.")]})
     return _out(alerting.resolve(request.user, _one(request, alert_id), body.outcome, body.note))
 
 
 @router.post("/alerts/{alert_id}/comment", response={201: EntryOut})
-def comment_alert(request: HttpRequest, alert_id: int, body: CommentIn) -> Any:
+def comment_alert(request: HttpRequest, alert_id: Id, body: CommentIn) -> Any:
     entry = alerting.comment(request.user, _one(request, alert_id), body.text)
     return Status(201, _entry_out(entry))

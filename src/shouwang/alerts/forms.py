@@ -16,6 +16,7 @@ from shouwang.alerts import rules
 from shouwang.alerts.models import Alert, AlertStatus, Outcome, Severity
 from shouwang.alerts.services.suppression import NOTE_LENGTH, REASONS
 from shouwang.alerts.stats import day_bounds
+from shouwang.core.forms import DayField, MomentField
 from shouwang.core.models import Area, AreaKind
 
 ACTIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
@@ -109,8 +110,8 @@ class BoardFilterForm(forms.Form):
     community = forms.TypedChoiceField(
         label=_("Community"), required=False, coerce=int, empty_value=None
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput)
+    date_from = DayField(label=_("From"), required=False, widget=DateInput)
+    date_to = DayField(label=_("Until"), required=False, widget=DateInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -135,8 +136,8 @@ class BoardFilterForm(forms.Form):
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("Until"), required=False, widget=DateInput)
+    date_from = DayField(label=_("From"), required=False, widget=DateInput)
+    date_to = DayField(label=_("Until"), required=False, widget=DateInput)
     community = forms.TypedChoiceField(
         label=_("Community"), required=False, coerce=int, empty_value=None
     )
@@ -191,9 +192,9 @@ class SuppressionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(label=_("Details"), required=False, max_length=NOTE_LENGTH)
-    starts_at = forms.DateTimeField(
+    starts_at = MomentField(
         label=_("From"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL]
     )
-    ends_at = forms.DateTimeField(
+    ends_at = MomentField(
         label=_("Until"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL]
     )

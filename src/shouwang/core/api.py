@@ -7,9 +7,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from shouwang.core import roles
+from shouwang.core.api_types import BoundedPagination, Id
 from shouwang.core.models import Area, AreaKind, Household, Person
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.services import areas as area_service
@@ -57,7 +58,7 @@ class RevealOut(Schema):
 
 
 class ListFilter(Schema):
-    area: int | None = None
+    area: Id | None = None
     q: str | None = Field(None, max_length=40)
 
 
@@ -93,7 +94,7 @@ def list_areas(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/households", response=list[HouseholdOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_households(request: HttpRequest, filters: Query[ListFilter]) -> list[dict[str, Any]]:
     require(request.user, roles.VIEW_HOUSEHOLDS)
     queryset = Household.objects.visible_to(request.user).select_related("area")
@@ -138,7 +139,7 @@ class _PersonPage(_HouseholdPage):
 
 
 @router.get("/households/{household_id}", response=HouseholdOut)
-def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
+def get_household(request: HttpRequest, household_id: Id) -> dict[str, Any]:
     require(request.user, roles.VIEW_HOUSEHOLDS)
     household = get_visible(
         request.user,
@@ -160,7 +161,7 @@ class PeopleFilter(ListFilter):
 
 
 @router.get("/people", response=list[PersonOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_people(request: HttpRequest, filters: Query[PeopleFilter]) -> list[dict[str, Any]]:
     require(request.user, roles.VIEW_RESIDENTS)
     queryset: QuerySet[Person] = Person.objects.visible_to(request.user).select_related(
@@ -198,14 +199,14 @@ def search_people(request: HttpRequest, body: SearchIn) -> list[dict[str, Any]]:
 
 
 @router.get("/people/{person_id}", response=PersonOut)
-def get_person(request: HttpRequest, person_id: int) -> dict[str, Any]:
+def get_person(request: HttpRequest, person_id: Id) -> dict[str, Any]:
     require(request.user, roles.VIEW_RESIDENTS)
     person = get_visible(request.user, Person.objects.select_related("household__area"), person_id)
     return _person_out(person, area_service.ancestor_names([person.household.area]))
 
 
 @router.post("/people/{person_id}/reveal", response=RevealOut)
-def reveal_person(request: HttpRequest, person_id: int, body: RevealIn) -> dict[str, str]:
+def reveal_person(request: HttpRequest, person_id: Id, body: RevealIn) -> dict[str, str]:
     require(request.user, roles.VIEW_RESIDENTS)
     person = get_visible(request.user, Person.objects.select_related("household__area"), person_id)
     return {

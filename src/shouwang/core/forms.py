@@ -4,10 +4,28 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from shouwang.core.bounds import FIRST_DAY, FIRST_MOMENT, LAST_DAY, LAST_MOMENT
 from shouwang.core.models import Area, AreaKind, Tag
+
+
+class DayField(forms.DateField):
+    """A date within Shouwang's range (core.bounds): 0001-01-01 or 9999-12-31 is a form error,
+    not an overflow further down."""
+
+    default_validators = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {**super().widget_attrs(widget), "min": FIRST_DAY, "max": LAST_DAY}
+
+
+class MomentField(forms.DateTimeField):
+    """A date and time within Shouwang's range (core.bounds)."""
+
+    default_validators = [MinValueValidator(FIRST_MOMENT), MaxValueValidator(LAST_MOMENT)]
 
 
 class RosterImportForm(forms.Form):

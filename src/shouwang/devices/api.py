@@ -7,9 +7,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import APIKeyQuery, HttpBearer
 
+from shouwang.core.api_types import BoundedPagination, Id
 from shouwang.core.models import Area
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
@@ -174,7 +175,7 @@ class DeviceDetailOut(DeviceOut):
 
 
 class DeviceFilter(Schema):
-    area: int | None = None
+    area: Id | None = None
     status: DeviceStatus | None = None
     adapter: str | None = Field(None, max_length=20)
     door: DoorState | None = None
@@ -230,7 +231,7 @@ def _devices() -> ScopedQuerySet[Device]:
 
 
 @router.get("/devices", response=list[DeviceOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
     require(request.user, device_perms.VIEW_DEVICES)
     queryset: QuerySet[Device] = _devices().visible_to(request.user)
@@ -242,7 +243,7 @@ def list_devices(request: HttpRequest, filters: Query[DeviceFilter]) -> Any:
 
 
 @router.get("/devices/{device_id}", response=DeviceDetailOut)
-def get_device(request: HttpRequest, device_id: int) -> dict[str, Any]:
+def get_device(request: HttpRequest, device_id: Id) -> dict[str, Any]:
     require(request.user, device_perms.VIEW_DEVICES)
     device = get_visible(request.user, _devices(), device_id)
     installations = list(device.installations.select_related("household__area")[:RECENT])

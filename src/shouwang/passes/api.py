@@ -16,6 +16,7 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer, django_auth
 
+from shouwang.core.api_types import Id, Problem
 from shouwang.core.models import Area, AreaKind
 from shouwang.core.permissions import get_visible, require
 from shouwang.passes.models import GateDevice
@@ -53,7 +54,7 @@ class VerifyIn(Schema):
     code: str
     direction: str = "in"
     scan_id: str | None = None
-    compound_id: int | None = None
+    compound_id: Id | None = None
     gate: str = ""
     method: str = "api"
 
@@ -86,7 +87,7 @@ def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
 
 
 @router.get("/gate/sync", auth=GATE_AUTH)
-def sync(request: HttpRequest, compound_id: int | None = None) -> dict[str, Any]:
+def sync(request: HttpRequest, compound_id: Id | None = None) -> dict[str, Any]:
     """Verification keys (JWK, Ed25519) and the pass ids to refuse (revoked, suspended, under
     home quarantine, dynamic-only), for verifying offline. Fetch it every few minutes."""
     gate = _gate(request, compound_id)
@@ -96,7 +97,7 @@ def sync(request: HttpRequest, compound_id: int | None = None) -> dict[str, Any]
 
 
 class ScansIn(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     scans: list[dict[str, Any]]
 
 
@@ -108,11 +109,11 @@ def upload_scans(request: HttpRequest, payload: ScansIn) -> dict[str, int]:
     return upload(gate, payload.scans)
 
 
-@router.post("/gate/photo", auth=GATE_AUTH, response={200: VerdictOut, 422: dict[str, str]})
+@router.post("/gate/photo", auth=GATE_AUTH, response={200: VerdictOut, 422: Problem})
 def verify_photo(
     request: HttpRequest,
     image: File[UploadedFile],
-    compound_id: Form[int | None] = None,
+    compound_id: Form[Id | None] = None,
     direction: Form[str] = "in",
     gate: Form[str] = "",
 ) -> Any:

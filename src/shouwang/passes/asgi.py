@@ -22,8 +22,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, connections
+from django.http import HttpResponse
 
-from shouwang.core import audit
+from shouwang.core import audit, edge
 from shouwang.passes.services import gates
 from shouwang.passes.services.verify import Gate, check, new_scan_id
 
@@ -41,6 +42,10 @@ def _answer(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(body, ensure_ascii=False).encode()
 
 
+def status_and_body(response: HttpResponse) -> tuple[int, bytes]:
+    return response.status_code, response.content
+
+
 def verify_request(token: str, body: bytes, ip: str | None, agent: str) -> tuple[int, bytes]:
     """What the Ninja endpoint does for a device, in plain Python. Runs in the lane's threads,
     with the connection handling Django gives a request (closed when obsolete or broken)."""
@@ -54,6 +59,9 @@ def verify_request(token: str, body: bytes, ip: str | None, agent: str) -> tuple
                 payload = json.loads(body or b"null")
             except (ValueError, UnicodeDecodeError):
                 return _answer(400, {"detail": "Cannot parse request body"})
+            refused = edge.in_json(payload)
+            if refused is not None:  # as HostileInputMiddleware answers on the Django path
+                return status_and_body(edge.api_refusal(refused))
             if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
                 return _answer(422, {"detail": {"code": ["A code (text) is required."]}})
             fields = {k: payload.get(k) for k in ("direction", "scan_id", "method")}

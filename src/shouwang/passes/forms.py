@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shouwang.core.forms import DayField
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.services.areas import address_of, ancestor_names, household_address
 from shouwang.passes.models import Direction, PassKind, PassStatus
@@ -35,7 +36,7 @@ class IssueForm(forms.Form):
         ],
     )
     compounds = forms.ModelMultipleChoiceField(queryset=Area.objects.none(), label=_("Compounds"))
-    valid_until = forms.DateField(
+    valid_until = DayField(
         label=_("Valid through"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -52,7 +53,7 @@ class IssueForm(forms.Form):
 
 class BulkForm(forms.Form):
     compound = forms.ModelChoiceField(queryset=Area.objects.none(), label=_("Compound"))
-    valid_until = forms.DateField(
+    valid_until = DayField(
         label=_("Valid through"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -88,9 +89,7 @@ class LogFilter(forms.Form):
     compound = forms.ModelChoiceField(
         queryset=Area.objects.none(), required=False, label=_("Compound")
     )
-    day = forms.DateField(
-        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    day = DayField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     denied = forms.BooleanField(label=_("Denied only"), required=False)
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:

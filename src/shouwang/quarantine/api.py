@@ -12,8 +12,9 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from shouwang.core.api_types import BoundedPagination, Id
 from shouwang.core.models import Person
 from shouwang.core.permissions import get_visible, require
 from shouwang.core.scoping import ScopedQuerySet
@@ -65,7 +66,7 @@ class CaseFilter(Schema):
 
 
 class CheckIn(Schema):
-    person_id: int
+    person_id: Id
     temperature: str = Field(max_length=8, description="°C, e.g. 36.5")
     symptoms: list[str] = Field(default_factory=list, max_length=10)
 
@@ -124,7 +125,7 @@ class _CasePage:
         return [_case_out(c, names) for c in page]
 
 
-def _one(request: HttpRequest, case_id: int) -> Case:
+def _one(request: HttpRequest, case_id: Id) -> Case:
     require(request.user, VIEW_CASES)
     return get_visible(request.user, _cases(), case_id)
 
@@ -137,7 +138,7 @@ def _detail(case: Case) -> dict[str, Any]:
 
 
 @router.get("/quarantine/cases", response=list[CaseOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> Any:
     """Newest first."""
     require(request.user, VIEW_CASES)
@@ -148,12 +149,12 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> Any:
 
 
 @router.get("/quarantine/cases/{case_id}", response=CaseDetailOut)
-def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def get_case(request: HttpRequest, case_id: Id) -> dict[str, Any]:
     return _detail(_one(request, case_id))
 
 
 @router.post("/quarantine/cases/{case_id}/checks", response={201: CheckOut})
-def enter_check(request: HttpRequest, case_id: int, body: CheckIn) -> Any:
+def enter_check(request: HttpRequest, case_id: Id, body: CheckIn) -> Any:
     case = _one(request, case_id)
     require(request.user, MANAGE_CASES)
     person = get_visible(
@@ -164,6 +165,6 @@ def enter_check(request: HttpRequest, case_id: int, body: CheckIn) -> Any:
 
 
 @router.post("/quarantine/cases/{case_id}/end", response=CaseDetailOut)
-def end_case(request: HttpRequest, case_id: int, body: EndIn) -> dict[str, Any]:
+def end_case(request: HttpRequest, case_id: Id, body: EndIn) -> dict[str, Any]:
     case = _one(request, case_id)
     return _detail(cases.end_case(request.user, case, body.status, body.reason))

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.alerts.forms import DATETIME_LOCAL, DateTimeLocalInput
+from shouwang.core.forms import DayField, MomentField
 from shouwang.core.models import Person
 from shouwang.quarantine.models import CaseStatus, ServiceKind, Source
 from shouwang.quarantine.services.cases import ENDINGS
@@ -38,7 +39,7 @@ class CaseForm(forms.Form):
     )
     source = forms.ChoiceField(label=_("Source"), choices=[("", "—"), *Source.choices])
     reason = forms.CharField(label=_("Details"), required=False, max_length=200)
-    starts_on = forms.DateField(label=_("Start date"), widget=DateInput)
+    starts_on = DayField(label=_("Start date"), widget=DateInput)
     days = forms.IntegerField(label=_("Duration (days)"), min_value=1, max_value=60)
     device = forms.CharField(
         label=_("Sensor (id or sticker label)"), required=False, max_length=200
@@ -58,7 +59,7 @@ class SensorForm(forms.Form):
 
 
 class EndChangeForm(forms.Form):
-    new_end = forms.DateField(label=_("New last day"), widget=DateInput)
+    new_end = DayField(label=_("New last day"), widget=DateInput)
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
@@ -96,9 +97,7 @@ class WorkerCheckForm(HealthCheckForm):
 
 class ServiceForm(forms.Form):
     kind = forms.ChoiceField(label=_("Service"), choices=ServiceKind.choices)
-    at = forms.DateTimeField(
-        label=_("When"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL]
-    )
+    at = MomentField(label=_("When"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL])
     minutes = forms.IntegerField(
         label=_("Door may open for (minutes)"), min_value=1, max_value=720, initial=15
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from shouwang.core import edge
+
 DoorState = Literal["open", "closed"]
 ReadingKind = Literal["state", "availability", "status"]
 
@@ -64,6 +66,16 @@ class Reading:
     # Z2M's IEEE address (when the friendly name is the key), the IMEI on CTWing / OneNET (whose
     # online/offline messages carry only the platform device id, so that must be the key).
     hardware_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # PostgreSQL stores neither a NUL nor an unpaired surrogate (text or jsonb): a message
+        # carrying one in its ids or body is undecodable here, a dead letter, not a failed batch.
+        for name in ("device_key", "dedup_key", "model", "hardware_id"):
+            value = getattr(self, name)
+            if value is not None and edge.is_hostile(value):
+                raise DecodeError(f"{name} contains NUL or an unpaired surrogate")
+        if edge.in_json(self.raw) is not None:
+            raise DecodeError("the message contains NUL or an unpaired surrogate")
 
 
 class MqttAdapter(Protocol):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from shouwang.alerts import rules
 from shouwang.alerts.services.alerting import Trigger, raise_alerts
+from shouwang.core import bounds
 from shouwang.core.models import Area, Household, Person
 from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.passes.alert_kinds import QUARANTINE_GATE_DENIED
@@ -444,6 +445,8 @@ def parse_queued(items: Sequence[Mapping[str, Any]]) -> list[Queued]:
             problems.append(_("scan_id must be 8 to 64 letters, digits or -_.:"))
         if when is None:
             problems.append(_("at must be an ISO 8601 time"))
+        elif not bounds.in_range(when):
+            problems.append(_("at is not a plausible time (is the gate's clock right?)"))
         elif when > now + CLOCK_SKEW:
             problems.append(_("at lies in the future (is the gate's clock right?)"))
         if item.get("direction", Direction.IN) not in Direction.values:
