@@ -38,8 +38,17 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from shouwang.alerts.models import Alert, Channel, ChannelKind, Delivery, Severity, Subscription
+from shouwang.alerts.models import (
+    Alert,
+    Channel,
+    ChannelKind,
+    Delivery,
+    Outcome,
+    Severity,
+    Subscription,
+)
 from shouwang.alerts.notify import channels, messages, sender, sms
+from shouwang.alerts.services import alerting
 from shouwang.alerts.services.alerting import Trigger, raise_alert
 from shouwang.alerts.tasks import send_due_notifications
 from shouwang.core.models import AuditLog
@@ -52,6 +61,7 @@ BASE = "https://shouwang.example.org"
 DINGTALK_SECRET = "SECa1b2c3d4e5f6"
 ALIYUN_SECRET = "testSecret"
 PHONE = "13812345678"  # the quarantined resident's, from tests/conftest.py
+MASKED_PHONE = "138****5678"
 KIND_LABEL = messages.kind_label(quarantine_kinds.QUARANTINE_DOOR_OPEN, "zh-hans")
 
 
@@ -358,7 +368,10 @@ def test_each_bot_kind_formats_and_delivers(
     assert KIND_LABEL in text
     assert "张*明" in text
     assert "张三明" not in text
-    assert PHONE in text
+    # A group chat or a webhook: the phone masked, the link (calling is one tap and audited).
+    assert MASKED_PHONE in text
+    assert PHONE not in text
+    assert not AuditLog.objects.filter(action="alert.notify_full_phone").exists()
     assert f"{BASE}/alerts/{alert.pk}/" in text
     sent = delivery()
     assert (sent.status, sent.attempts, sent.digest_of, sent.last_error) == ("sent", 1, 0, "")
@@ -418,8 +431,43 @@ def test_email_goes_through_smtp(
     part = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
     body = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     assert "东风花园3号楼2单元501" in body
-    assert PHONE in body
+    assert MASKED_PHONE in body  # a duty mailbox for an area, not one named worker
+    assert PHONE not in body
     assert f"{BASE}/alerts/{alert.pk}/" in body
+
+
+def _mail_body(raw: bytes) -> str:
+    mail = message_from_bytes(raw)
+    part = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def test_only_a_channel_addressed_to_one_named_worker_carries_the_full_phone_audited(
+    town: Town, quarantine: Any, door: Door, mailbox: Mailbox
+) -> None:
+    own = Channel.objects.create(
+        name="东风值班员的邮箱",
+        kind=ChannelKind.EMAIL,
+        target=f"mailto://127.0.0.1:{mailbox.port}?from=alerts@shouwang.example.org"
+        "&to=east@east.example.org",
+    )
+    Subscription.objects.create(channel=own, user=town.east_worker, area=town.east)
+    door("open", T0)
+    alert = Alert.objects.get()
+    assert sender.run_due().sent == 1
+    [(_, recipients_, raw)] = mailbox.messages
+    assert recipients_ == ["east@east.example.org"]
+    assert PHONE in _mail_body(raw)
+    entry = AuditLog.objects.get(action="alert.notify_full_phone")
+    assert entry.details == {"channel": own.pk, "to_user": town.east_worker.pk, "alert": alert.pk}
+    # A second reader of the same channel makes it a group: masked again, no further entry.
+    Subscription.objects.create(channel=own, user=town.town_operator, area=town.street)
+    alerting.resolve(town.east_worker, alert, Outcome.FALSE_ALARM)
+    door("open", T0 + timedelta(minutes=30))
+    assert sender.run_due().sent == 1
+    assert PHONE not in _mail_body(mailbox.messages[-1][2])
+    assert MASKED_PHONE in _mail_body(mailbox.messages[-1][2])
+    assert AuditLog.objects.filter(action="alert.notify_full_phone").count() == 1
 
 
 def aliyun_target(receiver: Receiver) -> str:
@@ -478,7 +526,7 @@ def test_aliyun_sms_signature_verifies_at_the_receiver(
         "house": "东风花园3号楼2单元501",
         "kind": KIND_LABEL,
         "name": "张*明",
-        "phone": PHONE,
+        "phone": MASKED_PHONE,  # two numbers: not one named worker's own
         "url": f"{BASE}/alerts/{alert.pk}/",
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", form["Timestamp"])

@@ -4,10 +4,17 @@ The text is Chinese on purpose: a channel is a community's group chat, mailbox o
 a user with a language setting. The kind is the rule's translatable label.
 
 A message names the house (the alert's title is its address), the kind, the person masked
-(张*明) and the resident's full phone number, for the worker to call at once. Every title
-starts with 【守望·…】, which a DingTalk or Feishu bot's keyword check can ask for. The number is
-decrypted for the message only: it is never logged, and a delivery's recorded error never
-holds it (see `scrub`).
+(张*明), the resident's phone and the alert's link. Every title starts with 【守望·…】, which a
+DingTalk or Feishu bot's keyword check can ask for.
+
+The phone is masked (138****5678) wherever the message may be read by more than one person: a
+WeCom, DingTalk or Feishu group, a webhook, a shared mailbox, a list of numbers, a family
+contact. Group chats are where the 2020 returnee lists leaked; from the alert's link, calling
+is one tap and audited. Only a channel addressed to one named worker (`disclosure.addressed_to`:
+their own
+SMS number or e-mail, and nobody else subscribed) carries the full number, and the sender writes
+an audit entry for each such delivery. The number is decrypted for that message only: it is
+never logged, and a delivery's recorded error never holds it (see `scrub`).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ class AlertFacts:
     at: datetime
     url: str
     person: str = ""  # masked
-    phone: str = ""  # in full: the worker calls it
+    phone: str = ""  # masked, or in full for a channel addressed to one named worker
     escalation_level: int = 0
 
 
@@ -75,8 +82,13 @@ def kind_label(kind: str, language: str) -> str:
         return str(rule.label)
 
 
-def facts_from(alert: Alert, reason: str, base_url: str, language: str) -> AlertFacts:
+def facts_from(
+    alert: Alert, reason: str, base_url: str, language: str, *, full_phone: bool = False
+) -> AlertFacts:
     person = alert.person
+    phone = ""
+    if person is not None and person.phone:
+        phone = person.phone if full_phone else person.masked_phone
     return AlertFacts(
         alert_id=alert.pk,
         house=alert.title,
@@ -86,7 +98,7 @@ def facts_from(alert: Alert, reason: str, base_url: str, language: str) -> Alert
         at=alert.opened_at,
         url=alert_url(base_url, alert.pk),
         person=identity.mask_name(person.name) if person is not None else "",
-        phone=(person.phone or "") if person is not None else "",
+        phone=phone,
         escalation_level=alert.escalation_level,
     )
 

@@ -43,7 +43,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from shouwang.alerts.models import Channel, Delivery
-from shouwang.alerts.notify import channels, conf, messages, recipients
+from shouwang.alerts.notify import channels, conf, disclosure, messages, recipients
 from shouwang.core import audit
 
 log = logging.getLogger(__name__)
@@ -264,11 +264,14 @@ def addresses(delivery: Delivery) -> tuple[str, ...] | None:
     return (address,)
 
 
-def _message(channel: Channel, deliveries: list[Delivery], digest: bool) -> messages.Message:
+def _message(
+    channel: Channel, deliveries: list[Delivery], digest: bool, full_phone: bool = False
+) -> messages.Message:
     base = conf.base_url()
     zone = ZoneInfo(settings.TIME_ZONE)
     facts = [
-        messages.facts_from(d.alert, d.reason, base, settings.LANGUAGE_CODE) for d in deliveries
+        messages.facts_from(d.alert, d.reason, base, settings.LANGUAGE_CODE, full_phone=full_phone)
+        for d in deliveries
     ]
     if digest:
         return messages.digest(
@@ -281,9 +284,14 @@ def _send(
     channel: Channel, deliveries: list[Delivery], token: str, report: Report, digest: bool
 ) -> None:
     error: channels.SendError | None = None
+    reader = None  # the one worker who may read the full phone number (disclosure.py)
     try:
-        message = _message(channel, deliveries, digest)
+        if not digest and not deliveries[0].recipient_kind:
+            reader = disclosure.addressed_to(channel)
+        message = _message(channel, deliveries, digest, full_phone=reader is not None)
         channels.send(channel.kind, channel.target or "", message, to=addresses(deliveries[0]))
+        if reader is not None:
+            disclosure.record(channel, reader, deliveries[0].alert)
     except channels.SendError as exc:
         error = exc
     except Exception as exc:  # a bug must not leave the deliveries claimed for good
