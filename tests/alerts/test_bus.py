@@ -106,8 +106,8 @@ def test_a_console_that_stopped_reading_does_not_block_the_others() -> None:
 
 
 def test_messages_stay_under_the_notify_limit() -> None:
-    small = bus_backends.encode("p1", payload(1, title="东风花园3号楼2单元501"))
-    assert bus_backends.decode(small) == ("p1", payload(1, title="东风花园3号楼2单元501"))
+    small = bus_backends.encode("p1", payload(1, title="东风花园 3号楼 2单元501"))
+    assert bus_backends.decode(small) == ("p1", payload(1, title="东风花园 3号楼 2单元501"))
     huge = bus_backends.encode("p1", payload(2, title="门" * 5000, note="x" * 5000))
     assert len(huge.encode()) < 8000
     origin, slim = bus_backends.decode(huge)  # type: ignore[misc]
@@ -157,10 +157,10 @@ async def _two_processes(
         for relay in relays.values():
             relay.start()
             await relay.ready.wait()
-        await publish(bus_backends.encode("process-c", payload(1, title="东风花园3号楼2单元501")))
+        await publish(bus_backends.encode("process-c", payload(1, title="东风花园 3号楼 2单元501")))
         for name in heard:
             got = await heard[name].get()
-            assert (got["id"], got["title"]) == (1, "东风花园3号楼2单元501"), name
+            assert (got["id"], got["title"]) == (1, "东风花园 3号楼 2单元501"), name
         # What A published, A has delivered itself: only B hears it from the broker.
         await publish(bus_backends.encode("process-a", payload(2)))
         await publish(bus_backends.encode("process-c", payload(3)))
@@ -301,7 +301,7 @@ def _west_alert(town: Town) -> Alert:
             kind="quarantine_door_open",
             subject=f"household:{town.west_home.pk}",
             at=T0,
-            title="向阳小区1号楼1单元102",
+            title="向阳小区 1号楼 1单元102",
             area=town.west_unit,
             severity=Severity.CRITICAL,
             household=town.west_home,
@@ -363,7 +363,7 @@ def test_a_worker_never_receives_another_communitys_events(
         east_alert = await sync_to_async(open_east)()
         heard = await east.event("alert")
         assert (heard["id"], heard["reason"], heard["status"]) == (east_alert.pk, "opened", "open")
-        assert heard["title"] == "东风花园3号楼2单元501"
+        assert heard["title"] == "东风花园 3号楼 2单元501"
 
         west_alert = await sync_to_async(open_west)()
         # West's first event is its own alert: east's opening was never sent to it.
@@ -449,7 +449,7 @@ def test_care_watch_alerts_go_to_the_same_stream(town: Town) -> None:
                 kind="care_inactivity",
                 subject=f"person:{town.east_person.pk}",
                 at=T0,
-                title="东风花园3号楼2单元501",
+                title="东风花园 3号楼 2单元501",
                 area=town.east_unit,
                 severity=Severity.CRITICAL,
                 household=town.east_home,

@@ -129,7 +129,7 @@ def test_console_lists_own_areas_not_yet_acknowledged_and_most_severe_first(
     # Open before acknowledged; critical before info; resolved and west's not shown.
     assert ids == [alert.pk, info.pk, acknowledged.pk]
     html = page.content.decode()
-    assert "东风花园3号楼2单元501" in html or alert.title in html
+    assert "东风花园 3号楼 2单元501" in html or alert.title in html
     assert west_alert.title not in html
     assert 'id="alert-card-template"' in html
     assert 'data-testid="acknowledge"' in html

@@ -264,7 +264,7 @@ def travel(at: datetime) -> Any:
 def facts(**changes: Any) -> messages.AlertFacts:
     values: dict[str, Any] = {
         "alert_id": 42,
-        "house": "东风花园3号楼2单元501",
+        "house": "东风花园 3号楼 2单元501",
         "kind": "隔离期间开门",
         "severity": Severity.CRITICAL,
         "reason": "opened",
@@ -282,7 +282,7 @@ def test_single_message_names_house_kind_person_phone_and_link() -> None:
     assert message.title == "【守望·紧急】隔离期间开门"
     assert message.body == "\n".join(
         [
-            "住址：东风花园3号楼2单元501",
+            "住址：东风花园 3号楼 2单元501",
             "人员：张*明",
             "电话：13812345678",
             "时间：03-02 10:00",  # shown in Shanghai time
@@ -290,7 +290,7 @@ def test_single_message_names_house_kind_person_phone_and_link() -> None:
         ]
     )
     assert message.params == {
-        "house": "东风花园3号楼2单元501",
+        "house": "东风花园 3号楼 2单元501",
         "kind": "隔离期间开门",
         "name": "张*明",
         "phone": PHONE,
@@ -364,7 +364,7 @@ def test_each_bot_kind_formats_and_delivers(
     [request] = receiver.received
     assert request.path == path
     text = request.text
-    assert "东风花园3号楼2单元501" in text
+    assert "东风花园 3号楼 2单元501" in text
     assert KIND_LABEL in text
     assert "张*明" in text
     assert "张三明" not in text
@@ -430,7 +430,7 @@ def test_email_goes_through_smtp(
     assert str(make_header(decode_header(mail["Subject"]))) == f"【守望·紧急】{KIND_LABEL}"
     part = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
     body = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
-    assert "东风花园3号楼2单元501" in body
+    assert "东风花园 3号楼 2单元501" in body
     assert MASKED_PHONE in body  # a duty mailbox for an area, not one named worker
     assert PHONE not in body
     assert f"{BASE}/alerts/{alert.pk}/" in body
@@ -523,7 +523,7 @@ def test_aliyun_sms_signature_verifies_at_the_receiver(
     assert form["TemplateCode"] == "SMS_71390007"
     assert form["PhoneNumbers"] == "13900001111,13900002222"
     assert json.loads(form["TemplateParam"]) == {
-        "house": "东风花园3号楼2单元501",
+        "house": "东风花园 3号楼 2单元501",
         "kind": KIND_LABEL,
         "name": "张*明",
         "phone": MASKED_PHONE,  # two numbers: not one named worker's own
@@ -995,11 +995,11 @@ def test_admin_delivery_log_filters_and_requeues(
     page = client.get(f"/admin/alerts/delivery/?status=failed&channel__id__exact={channel.pk}")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "东风花园3号楼2单元501" in text
+    assert "东风花园 3号楼 2单元501" in text
     assert "400" in text
     assert PHONE not in text
     assert (
-        "东风花园3号楼2单元501"
+        "东风花园 3号楼 2单元501"
         not in client.get("/admin/alerts/delivery/?status=sent").content.decode()
     )
     response = client.post(

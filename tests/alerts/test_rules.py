@@ -35,7 +35,7 @@ def test_door_opening_in_quarantine_raises_a_critical_alert(
         Severity.CRITICAL,
         AlertStatus.OPEN,
     )
-    assert alert.title == "东风花园3号楼2单元501"
+    assert alert.title == "东风花园 3号楼 2单元501"
     assert (alert.household, alert.person, alert.area) == (
         town.east_home,
         town.east_person,

@@ -38,7 +38,7 @@ from tests.conftest import PASSWORD, Town
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-ADDRESS = "东风花园3号楼2单元501"
+ADDRESS = "东风花园 3号楼 2单元501"
 
 
 def status(label: str) -> str:

@@ -22,7 +22,7 @@ from tests.conftest import PASSWORD, Town
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-ADDRESS = "东风花园3号楼2单元501"
+ADDRESS = "东风花园 3号楼 2单元501"
 
 
 def scan(page: Page, code: str) -> None:
@@ -68,7 +68,7 @@ def test_worker_installs_sees_events_and_recovers_a_sensor_on_a_phone(
 
     expect(page).to_have_url(re.compile(rf"/devices/{device.pk}/$"))
     expect(page.get_by_test_id("status")).to_have_text(zh("Installed"))
-    expect(page.get_by_test_id("household")).to_have_text(f"东风社区{ADDRESS}")
+    expect(page.get_by_test_id("household")).to_have_text(f"东风社区 {ADDRESS}")
     expect(page.get_by_test_id("installation")).to_have_count(1)
     expect(page.get_by_test_id("event")).to_have_count(0)
     stay = Installation.objects.get(device=device)

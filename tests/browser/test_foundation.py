@@ -90,7 +90,7 @@ def test_worker_logs_in_and_browses_down_to_a_household(
     page.get_by_role("link", name="501", exact=True).click()
 
     expect(page).to_have_url(url(live_server, f"/households/{town.east_home.pk}/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("东风社区东风花园3号楼2单元501")
+    expect(page.get_by_role("heading", level=1)).to_have_text("东风社区 东风花园 3号楼 2单元501")
     resident = page.get_by_test_id("resident")
     expect(resident).to_have_text("张*明")
     expect(page.get_by_text("138****5678", exact=True)).to_be_visible()
@@ -210,7 +210,7 @@ def test_resident_list_is_masked_and_finds_a_full_id_number(
     expect(residents).to_have_text(["张*明", "王*"])
     zhang = page.get_by_role("row").filter(has=page.get_by_text("张*明"))
     expect(zhang.get_by_role("cell")).to_have_text(
-        ["张*明", "东风花园3号楼2单元501", "110105********002X", "138****5678", ""]
+        ["张*明", "东风花园 3号楼 2单元501", "110105********002X", "138****5678", ""]
     )
     assert_no_full_values(page, EAST_NAME, EAST_ID, EAST_PHONE, "王五", other_id, "13700001111")
 

@@ -58,7 +58,7 @@ def test_worker_runs_a_case_from_start_to_sensor_recovery(
     page.locator("select[name=source]").select_option("close_contact")
     page.locator("input[name=no_device_reason]").fill("先登记，稍后安装")
     page.get_by_test_id("start-case").click()
-    expect(page.get_by_test_id("address")).to_have_text("东风花园3号楼2单元501")
+    expect(page.get_by_test_id("address")).to_have_text("东风花园 3号楼 2单元501")
     case = Case.objects.get()
 
     # Install the sensor from the case page, by its sticker label.
@@ -94,16 +94,29 @@ def test_worker_runs_a_case_from_start_to_sensor_recovery(
     assert check.by_resident
     assert check.person == town.east_person
 
-    # End the case (completed) and take the sensor back.
+    # End the case and take the sensor back. 期满解除 (completed) is refused on the first day
+    # (this test used to end the case that way); early release takes a reason.
     page.reload()
     expect(page.get_by_test_id("check")).to_contain_text("36.6")
+    expect(page.get_by_test_id("end-hint")).to_contain_text(case.planned_end.isoformat())
+    page.locator("input[name=status][value=completed]").check()
     page.get_by_test_id("end-case").click()
-    expect(page.get_by_test_id("status")).to_contain_text(zh("Completed"))
+    expect(page.locator(".messages .error")).to_contain_text(case.planned_end.isoformat())
+    expect(page.get_by_test_id("status")).to_have_text(zh("Active"))
+    page.locator("input[name=status][value=ended_early]").check()
+    page.get_by_test_id("end-case").click()
+    expect(page.locator(".messages .error")).to_be_visible()  # no reason given
+    page.locator("input[name=status][value=ended_early]").check()
+    page.get_by_test_id("end-reason").fill("核酸阴性，经街道批准提前解除")
+    page.get_by_test_id("end-case").click()
+    expect(page.get_by_test_id("status")).to_contain_text(zh("Ended early"))
+    expect(page.get_by_test_id("status")).to_contain_text("核酸阴性，经街道批准提前解除")
     page.get_by_test_id("recover-sensor").click()
     expect(page.get_by_test_id("sensor")).to_contain_text(zh("taken back"))
     case.refresh_from_db()
     sensor.refresh_from_db()
-    assert case.status == CaseStatus.COMPLETED
+    assert case.status == CaseStatus.ENDED_EARLY
+    assert case.end_reason == "核酸阴性，经街道批准提前解除"
     assert case.recovered_at is not None
     assert sensor.status == DeviceStatus.RECOVERED
     assert sensor.household_id is None

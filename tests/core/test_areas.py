@@ -36,7 +36,7 @@ def test_moving_a_compound_moves_its_households_and_who_sees_them(town: Town) ->
 def test_renaming_changes_addresses_below_it(town: Town) -> None:
     rename_area(town.admin, Area.objects.get(name="3号楼"), "三号楼")
     page = login(town.east_worker).get("/households/").content.decode()
-    assert "东风花园三号楼2单元" in page
+    assert "东风花园 三号楼 2单元" in page
 
 
 def test_area_cannot_move_under_itself_or_above_its_level(town: Town) -> None:

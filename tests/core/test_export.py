@@ -22,7 +22,7 @@ def test_export_is_masked_and_names_who_exported(town: Town) -> None:
     rows = _rows(response.content)
     assert "east" in str(rows[0][0])
     assert rows[2][1:4] == ["张*明", "110105********002X", "138****5678"]
-    assert "东风花园3号楼2单元" in str(rows[2][4])
+    assert "东风花园 3号楼 2单元" in str(rows[2][4])
     assert len(rows) == 3  # title, header, the one resident of the worker's community
     entry = AuditLog.objects.get(action="roster.export")
     assert entry.actor == town.east_worker

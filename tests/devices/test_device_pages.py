@@ -144,7 +144,7 @@ def test_list_shows_address_health_and_times(town: Town) -> None:
     send(device, 0, door="open", battery_percent=15, signal=-71, tamper=True)
     device_in_stock(town, "spare")
     page = text(login(town.east_worker).get("/devices/"))
-    assert "东风花园3号楼2单元501" in page
+    assert "东风花园 3号楼 2单元501" in page
     assert "东风社区" in page  # the spare's stock
     assert "15%" in page
     assert "-71" in page
@@ -262,7 +262,7 @@ def test_device_page_shows_identity_state_timeline_health_and_history(town: Town
         "A001",
         "00124b001c2d3e4f",
         "MCCGQ11LM",
-        "东风社区东风花园3号楼2单元501",
+        "东风社区 东风花园 3号楼 2单元501",
     ):
         assert expected in page, expected
     timeline = page[
@@ -291,7 +291,7 @@ def test_device_page_lists_installations_with_who_and_when(town: Town) -> None:
     page = text(login(town.east_worker).get(f"/devices/{device.pk}/"))
     stays = re.findall(r'<tr data-testid="installation">.*?</tr>', page, re.S)
     assert len(stays) == 2
-    assert "东风花园3号楼2单元501" in stays[0]
+    assert "东风花园 3号楼 2单元501" in stays[0]
     assert "east" in stays[0]
     assert "east" in stays[1]  # recovered by
 
@@ -385,12 +385,12 @@ def test_api_device_detail(town: Town) -> None:
     body = login(town.east_worker).get(f"/api/v1/devices/{device.pk}").json()
     assert body["key"] == "door-1"
     assert body["status"] == "installed"
-    assert body["address"] == "东风花园3号楼2单元501"
+    assert body["address"] == "东风花园 3号楼 2单元501"
     assert body["door"] == "open"
     assert len(body["events"]) == 50
     assert body["events"][0]["event_time"].startswith("2026-03-01T08:59:00")
     assert body["health_events"][0]["kind"] == "battery_low"
-    assert body["installations"][0]["address"] == "东风花园3号楼2单元501"
+    assert body["installations"][0]["address"] == "东风花园 3号楼 2单元501"
     raw = str(body)
     for personal in ("张", "13812345678", "11010519491231002X"):
         assert personal not in raw
@@ -417,7 +417,7 @@ def test_install_flow_on_a_phone(town: Town) -> None:
         client.post("/devices/install/", {"device": device.key, "q": "3号楼2单元501"}, **PHONE)
     )
     choices = re.findall(r'<button name="household" value="(\d+)"[^>]*>([^<]+)<', found)
-    assert choices == [(str(town.east_home.pk), "东风花园3号楼2单元501")]
+    assert choices == [(str(town.east_home.pk), "东风花园 3号楼 2单元501")]
 
     confirm = text(
         client.post(
@@ -425,7 +425,7 @@ def test_install_flow_on_a_phone(town: Town) -> None:
         )
     )
     assert 'data-testid="step-confirm"' in confirm
-    assert "东风花园3号楼2单元501" in confirm
+    assert "东风花园 3号楼 2单元501" in confirm
     device.refresh_from_db()
     assert device.status == DeviceStatus.IN_STOCK  # nothing happens before the confirmation
 
@@ -517,7 +517,7 @@ def test_household_search_by_door_number(town: Town) -> None:
     assert found("1号楼1单元102") == []
     assert found("1号楼1单元102", town.west_worker) == [town.west_home]
     [(_, address)] = find_households(town.east_worker, "3-2-501")
-    assert address == "东风花园3号楼2单元501"
+    assert address == "东风花园 3号楼 2单元501"
 
 
 def test_recover_flow_on_a_phone(town: Town) -> None:
@@ -527,7 +527,7 @@ def test_recover_flow_on_a_phone(town: Town) -> None:
     assert re.search(r'<input id="id_device"[^>]*autofocus', start)
     confirm = text(client.post("/devices/recover/", {"device": "sw-0042"}, **PHONE))
     assert 'data-testid="step-confirm"' in confirm
-    assert "东风花园3号楼2单元501" in confirm
+    assert "东风花园 3号楼 2单元501" in confirm
     device.refresh_from_db()
     assert device.status == DeviceStatus.INSTALLED
     done = client.post("/devices/recover/", {"device": "door-1", "confirm": "1"}, **PHONE)
@@ -541,7 +541,7 @@ def test_recover_flow_on_a_phone(town: Town) -> None:
     )
     # Ready for the next scan, with what was just done said on top.
     after = text(client.get("/devices/recover/"))
-    assert "东风花园3号楼2单元501" in after
+    assert "东风花园 3号楼 2单元501" in after
     # Scanning it again: it is no longer installed.
     again = text(client.post("/devices/recover/", {"device": "door-1"}))
     assert zh("Recovered") in again

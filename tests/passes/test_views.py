@@ -109,7 +109,7 @@ def test_a_pass_prints_as_an_a6_card_with_code_masked_name_address_and_end(town:
     assert html.count('data-testid="pass-card"') == 1
     assert "张*明" in html
     assert "张三明" not in html
-    assert "东风花园3号楼2单元501" in html
+    assert "东风花园 3号楼 2单元501" in html
     assert "<svg" in html
     assert "print.css" in html
     assert AuditLog.objects.filter(action="pass.print").count() == 1
@@ -138,7 +138,7 @@ def test_a_building_prints_in_bulk_only_its_valid_fixed_code_passes(
     issue.revoke(town.east_worker, revoked, "搬离")
     client = login(town.east_worker)
     choose = client.get("/passes/print/").content.decode()
-    assert "东风花园3号楼" in choose
+    assert "东风花园 3号楼" in choose
     assert "向阳小区" not in choose
     with django_assert_max_num_queries(14):
         page = client.get("/passes/print/", {"area": building.pk})
@@ -263,7 +263,7 @@ def test_a_guard_without_a_compound_is_told_so_not_refused(town: Town) -> None:
 def test_the_guard_registers_a_visitor_with_a_pass(town: Town) -> None:
     client = login(town.gate_guard)
     form = client.get("/gate/visitors/").content.decode()
-    assert "东风花园3号楼2单元501" in form
+    assert "东风花园 3号楼 2单元501" in form
     assert "向阳小区" not in form
     page = client.post(
         "/gate/visitors/",

@@ -19,7 +19,7 @@ def test_list_and_detail_are_scoped_and_masked(
         listed = east.get("/api/v1/quarantine/cases").json()
     assert listed["count"] == 1
     [item] = listed["items"]
-    assert item["address"] == "东风花园3号楼2单元501"
+    assert item["address"] == "东风花园 3号楼 2单元501"
     assert item["people"] == [{"id": town.east_person.pk, "name": "张*明"}]
     assert login(town.west_worker).get("/api/v1/quarantine/cases").json()["count"] == 0
     assert login(town.west_worker).get(f"/api/v1/quarantine/cases/{case.pk}").status_code == 404

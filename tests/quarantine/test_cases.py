@@ -10,7 +10,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from shouwang.alerts.models import Alert, AlertStatus, Outcome, RuleSetting
+from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, RuleSetting
 from shouwang.alerts.services.suppression import upcoming
 from shouwang.core.models import AuditLog
 from shouwang.devices.models import Device, DeviceStatus
@@ -89,9 +89,14 @@ def test_ending_stops_the_door_rule_clears_alerts_and_schedules_recovery(
     case.refresh_from_db()
     assert case.status == CaseStatus.COMPLETED
     assert case.recovery_due == date(2026, 3, 15)
+    # Nobody acknowledged the door alert: it stays for a person to close (it used to be
+    # cleared by the system), with the case's end on its timeline.
     alert = Alert.objects.get()
-    assert alert.status == AlertStatus.RESOLVED
-    assert alert.outcome == Outcome.CLEARED
+    assert alert.status == AlertStatus.OPEN
+    assert alert.outcome == ""
+    ended = alert.entries.get(kind=AlertEntry.Kind.CASE_ENDED)
+    assert ended.actor == town.east_worker
+    assert ended.data["case"] == case.pk
     assert quarantined_person_ids([town.east_person.pk]) == set()
     assert quarantined_person_ids([town.east_person.pk], at=T0 + timedelta(days=1)) == {
         town.east_person.pk
@@ -120,7 +125,7 @@ def test_a_person_can_have_a_second_case_later(
             town.east_home,
             CaseData([town.east_person], Source.CLOSE_CONTACT, no_device_reason="x"),
         )
-    cases.end_case(town.east_worker, case, CaseStatus.COMPLETED)
+    cases.end_case(town.east_worker, case, CaseStatus.TRANSFERRED, "转集中隔离点")
     cases.record_recovery(town.east_worker, case)
     clock.move_to(T0 + timedelta(days=40))
     second = start_case(
@@ -232,7 +237,7 @@ def test_a_scheduled_service_suppresses_its_door_opening(
 def test_an_ended_case_refuses_further_changes(town: Town, case: Case) -> None:
     from shouwang.quarantine.services import health
 
-    cases.end_case(town.east_worker, case, CaseStatus.COMPLETED)
+    cases.end_case(town.east_worker, case, CaseStatus.ENDED_EARLY, "转诊")
     with pytest.raises(ValidationError):
         cases.change_end(town.east_worker, case, date(2026, 3, 20), "延长")
     with pytest.raises(ValidationError):
@@ -260,10 +265,47 @@ def test_a_case_can_adopt_the_care_watch_sensor_and_leaves_it_at_the_door(
     )
     assert case.device == stock_sensor
     assert not case.installed_by_case
-    cases.end_case(town.east_worker, case, CaseStatus.COMPLETED)
+    cases.end_case(town.east_worker, case, CaseStatus.LOST, "联系不上")
     case.refresh_from_db()
     assert case.recovery_due is None  # not on the list to take back
     with pytest.raises(ValidationError):
         cases.record_recovery(town.east_worker, case)
     stock_sensor.refresh_from_db()
     assert stock_sensor.status == DeviceStatus.INSTALLED
+
+
+def test_completed_is_refused_before_the_planned_end_and_early_release_needs_a_reason(
+    town: Town, case: Case, clock: time_machine.Coordinates
+) -> None:
+    clock.move_to(T0 + timedelta(days=12, hours=14))  # 14 March 23:00 in Shanghai
+    with pytest.raises(ValidationError) as early:
+        cases.end_case(town.east_worker, case, CaseStatus.COMPLETED)
+    assert "2026-03-15" in early.value.message_dict["status"][0]
+    with pytest.raises(ValidationError) as no_reason:
+        cases.end_case(town.east_worker, case, CaseStatus.ENDED_EARLY, "   ")
+    assert "reason" in no_reason.value.message_dict
+    case.refresh_from_db()
+    assert case.is_active
+    cases.end_case(town.east_worker, case, CaseStatus.ENDED_EARLY, "核酸阴性，经批准提前解除")
+    case.refresh_from_db()
+    assert (case.status, case.end_reason) == (CaseStatus.ENDED_EARLY, "核酸阴性，经批准提前解除")
+    audit = AuditLog.objects.get(action="quarantine.end")
+    assert audit.details == {"status": "ended_early", "reason": "核酸阴性，经批准提前解除"}
+
+
+def test_ending_keeps_fever_alerts_open_and_clears_only_missed_checks(
+    town: Town, case: Case, clock: time_machine.Coordinates
+) -> None:
+    from shouwang.quarantine.services import health
+
+    clock.move_to(T0 + timedelta(hours=4))  # 13:00: the morning check was missed
+    health.check_missed()
+    health.enter_check(town.east_worker, case, town.east_person, "38.2")  # a fever
+    missed = Alert.objects.get(kind="health_check_missed")
+    assert missed.status == AlertStatus.RESOLVED  # entering a check clears it, as before
+    cases.end_case(town.east_worker, case, CaseStatus.TRANSFERRED, "转定点医院")
+    fever = Alert.objects.get(kind="fever")
+    assert fever.status == AlertStatus.OPEN
+    assert fever.next_escalation_at is not None  # still climbs until somebody answers it
+    (entry,) = fever.entries.filter(kind=AlertEntry.Kind.CASE_ENDED)
+    assert "转定点医院" in entry.text

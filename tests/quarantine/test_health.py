@@ -24,9 +24,10 @@ def test_a_normal_check_is_stored_for_the_current_slot(town: Town, case: Case) -
     assert (check.slot, str(check.temperature), check.symptoms) == (0, "36.5", ["cough"])
     assert not check.fever
     assert not Alert.objects.exists()
-    with pytest.raises(ValidationError):  # the same slot twice
-        health.enter_check(town.east_worker, case, town.east_person, "36.6")
-    assert HealthCheck.objects.count() == 1
+    # A second reading in the same half-day is kept too (it used to be refused).
+    again = health.enter_check(town.east_worker, case, town.east_person, "36.6")
+    assert again.slot == check.slot
+    assert HealthCheck.objects.count() == 2
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "3.65e1x", "50", "NaN", "-36"])
@@ -137,7 +138,7 @@ def test_the_link_expires_with_the_case(
     # An extension lengthens it; ending the case ends it.
     cases.change_end(town.east_worker, case, case.planned_end + timedelta(days=3), "延长")
     health.resolve_link(token)
-    cases.end_case(town.east_worker, case, CaseStatus.COMPLETED)
+    cases.end_case(town.east_worker, case, CaseStatus.ENDED_EARLY, "核酸阴性，提前解除")
     with pytest.raises(LinkExpired):
         health.resolve_link(token)
 
@@ -161,3 +162,40 @@ def test_check_deadlines_are_configurable_per_area(
     clock.move_to(T0 + timedelta(hours=1, minutes=1))  # 10:01
     assert len(health.check_missed()) == 1
     assert [m.member.person for m in morning(town.east_worker).missing] == [town.east_person]
+
+
+def test_a_second_fever_reading_in_the_same_half_day_alerts_again(
+    town: Town, case: Case, clock: time_machine.Coordinates
+) -> None:
+    """The resident reports 36.8 in the morning, then feels hot and reports 38.1 an hour later:
+    the second reading must reach the worker, and a third is one more occurrence."""
+    _, token = health.issue_link(town.east_worker, case, town.east_person)
+    health.submit_by_link(token, "36.8")
+    clock.shift(timedelta(hours=1))
+    second = health.submit_by_link(token, "38.1")
+    assert second.fever
+    assert second.slot == 0
+    alert = Alert.objects.get(kind="fever")
+    assert "38.1" in alert.title
+    clock.shift(timedelta(minutes=30))
+    health.submit_by_link(token, "38.4")
+    alert.refresh_from_db()
+    assert alert.occurrences == 2
+    assert alert.status == AlertStatus.OPEN
+    assert [str(c.temperature) for c in health.checks_today(health.resolve_link(token))] == [
+        "36.8",
+        "38.1",
+        "38.4",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("３７．２", "37.2"), ("３８", "38.0"), (" 36.6℃", "36.6"), ("37。5", "37.5")],
+)
+def test_full_width_and_chinese_punctuation_are_read(
+    town: Town, case: Case, typed: str, stored: str
+) -> None:
+    _, token = health.issue_link(town.east_worker, case, town.east_person)
+    check = health.submit_by_link(token, typed)
+    assert str(check.temperature) == stored

@@ -32,7 +32,7 @@ def test_worker_pages_render_and_out_of_area_is_not_found(town: Town, case: Case
         assert east.get(name).status_code == 200, name
     page = east.get(f"/quarantine/cases/{case.pk}/")
     assert page.status_code == 200
-    assert "东风花园3号楼2单元501" in page.content.decode()
+    assert "东风花园 3号楼 2单元501" in page.content.decode()
     assert "张*明" in page.content.decode()
     assert "张三明" not in page.content.decode()  # masked
     assert "no-store" in page["Cache-Control"]
@@ -51,7 +51,7 @@ def test_notice_is_printable_with_dates(town: Town, case: Case) -> None:
     body = login(town.east_worker).get(f"/quarantine/cases/{case.pk}/notice/").content.decode()
     assert "2026-03-02" in body
     assert "2026-03-15" in body
-    assert "东风花园3号楼2单元501" in body
+    assert "东风花园 3号楼 2单元501" in body
 
 
 def test_new_case_through_the_form(town: Town, stock_sensor: Device, clock: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,7 +12,8 @@ from django.utils.translation import pgettext_lazy
 
 from shouwang.core.fields import EncryptedTextField
 from shouwang.core.kinds import Severity as Severity  # re-exported: the alerts app's word too
-from shouwang.core.scoping import ScopedQuerySet
+from shouwang.core.models.staff import Role
+from shouwang.core.scoping import ScopedQuerySet, Viewer
 
 
 class AlertStatus(models.TextChoices):
@@ -101,6 +104,29 @@ class RuleSetting(models.Model):
         return f"{self.kind} {self.area_id or self.household_id or self.person_id}"
 
 
+# The property office (物业) is sent to the door: it sees its compounds' door alerts, never
+# residents' health (fever, missed checks) or anything else.
+PROPERTY_OFFICE_KINDS: frozenset[str] = frozenset(
+    {"quarantine_door_open", "door_held_open", "device_tamper"}
+)
+
+
+def kinds_visible_to(user: Viewer) -> frozenset[str] | None:
+    """The alert kinds a staff member may see at all; None: every kind (within their areas)."""
+    if getattr(user, "role", "") == Role.PROPERTY_OFFICE and not getattr(
+        user, "sees_everything", False
+    ):
+        return PROPERTY_OFFICE_KINDS
+    return None
+
+
+class AlertQuerySet(ScopedQuerySet["Alert"]):
+    def visible_to(self, user: Viewer) -> Self:
+        scoped = super().visible_to(user)
+        kinds = kinds_visible_to(user)
+        return scoped if kinds is None else scoped.filter(kind__in=kinds)
+
+
 class Alert(models.Model):
     scope_path = "area__path"
 
@@ -178,17 +204,28 @@ class Alert(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # From the alert to the door (上门): the first call to the resident, the person the
+    # property office sent up, and when they stood at the door with what they found. Kept on
+    # the alert as well as on its timeline, so the measures read one row per alert.
+    called_at = models.DateTimeField(_("first called"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    dispatched_to = models.CharField(_("sent to the door"), max_length=100, blank=True)
+    arrived_at = models.DateTimeField(_("at the door"), null=True, blank=True)
+    arrival_outcome = models.CharField(
+        _("found at the door"), max_length=20, choices=Outcome.choices, blank=True
+    )
     # Escalation: 0 = the community; each step goes one level up the area tree.
     escalation_level = models.PositiveSmallIntegerField(default=0)
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     next_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    objects = ScopedQuerySet["Alert"].as_manager()
+    objects = AlertQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["-opened_at", "-id"]
+        permissions = [("visit_door", _("Can send someone to the door and record the arrival"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject", "kind"],
@@ -214,6 +251,10 @@ class AlertEntry(models.Model):
         REMINDED = "reminded", _("Reminder sent")
         RESOLVED = "resolved", _("Resolved")
         SUPPRESSED = "suppressed", _("Within a suppression window")
+        CALLED = "called", _("Called the resident")
+        DISPATCHED = "dispatched", _("Sent someone to the door")
+        ARRIVED = "arrived", _("At the door")
+        CASE_ENDED = "case_ended", _("Quarantine case ended")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="entries")
     at = models.DateTimeField()

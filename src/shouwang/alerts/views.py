@@ -455,8 +455,7 @@ def suppress(request: HttpRequest, household_pk: int) -> HttpResponse:
         {
             "form": form,
             "household": household,
-            "address": area_service.address_of(household.area, names, from_kind=AreaKind.COMMUNITY)
-            + household.door,
+            "address": area_service.household_address(household, names, AreaKind.COMMUNITY),
             "windows": _windows(household),
             "alert_id": alert_id if alert_id.isdigit() else "",
             "back": back,

@@ -115,10 +115,10 @@ def find_households(user: Any, text: str, limit: int = 20) -> list[tuple[Househo
     names = area_service.ancestor_names([h.area for h in candidates])
     found: list[tuple[Household, str]] = []
     for household in candidates:
-        full = area_service.address_of(household.area, names, AreaKind.COMMUNITY) + household.door
+        full = area_service.household_address(household, names, AreaKind.COMMUNITY)
         numbers = _numbers(full)
         by_numbers = bool(typed_numbers) and numbers[-len(typed_numbers) :] == typed_numbers
-        if compact.lower() in full.lower() or by_numbers:
+        if compact.lower() in full.replace(" ", "").lower() or by_numbers:
             found.append((household, area_service.household_address(household, names)))
             if len(found) >= limit:
                 break

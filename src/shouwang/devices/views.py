@@ -119,8 +119,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "device": device,
             "place": device_place(device, names),
             "address": (
-                area_service.address_of(device.household.area, names, AreaKind.COMMUNITY)
-                + device.household.door
+                area_service.household_address(device.household, names, AreaKind.COMMUNITY)
                 if device.household is not None
                 else ""
             ),

@@ -67,6 +67,8 @@ class VerdictOut(Schema):
     pass_id: int | None
     kind: str
     valid_until: str | None
+    # A visit to a household under home quarantine, let in by a worker: why and by whom.
+    approval: str = ""
     scan_id: str
 
 
@@ -89,7 +91,8 @@ def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
 @router.get("/gate/sync", auth=GATE_AUTH)
 def sync(request: HttpRequest, compound_id: Id | None = None) -> dict[str, Any]:
     """Verification keys (JWK, Ed25519) and the pass ids to refuse (revoked, suspended, under
-    home quarantine, dynamic-only), for verifying offline. Fetch it every few minutes."""
+    home quarantine, visitors to a quarantined household without approval, dynamic-only), for
+    verifying offline. Fetch it every few minutes."""
     gate = _gate(request, compound_id)
     if gate.device is not None:
         gates.synced(gate.device)

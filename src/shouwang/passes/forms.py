@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from shouwang.core.forms import DayField
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.services.areas import address_of, ancestor_names, household_address
-from shouwang.passes.models import Direction, PassKind, PassStatus
+from shouwang.passes.models import Direction, PassKind, PassStatus, VisitApproval
 from shouwang.passes.services import printing
 
 
@@ -132,6 +132,11 @@ class VisitorForm(forms.Form):
         field.label_from_instance = label  # type: ignore[attr-defined]
 
 
+class ApproveVisitForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why may the visitor go in?"), choices=VisitApproval.choices)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
 DIRECTIONS = Direction.choices
 
 
@@ -143,7 +148,7 @@ class PrintForm(forms.Form):
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         areas = printing.print_areas(user)
-        # "东风花园3号楼", not a bare "3号楼" that every compound has.
+        # "东风花园 3号楼", not a bare "3号楼" that every compound has.
         names = ancestor_names(list(areas))
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
         self.fields["area"].label_from_instance = lambda a: address_of(a, names)  # type: ignore[attr-defined]

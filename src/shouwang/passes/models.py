@@ -172,6 +172,18 @@ class Reason(models.TextChoices):
     STALE = "stale", _("Dynamic code out of its time window (screenshot?)")
     NEEDS_NETWORK = "needs_network", _("Dynamic code: can only be checked online")
     MALFORMED = "malformed", _("Not a Shouwang pass code")
+    QUARANTINE_VISIT = "quarantine_visit", _("Household in home quarantine: visit not approved")
+    APPROVED_VISIT = "approved_visit", _("Visit to a household in quarantine: approved")
+
+
+class VisitApproval(models.TextChoices):
+    """Why a worker let a visitor in to a household under home quarantine."""
+
+    DELIVERY = "delivery", _("Delivery to the door")
+    MEDICAL = "medical", _("Medical staff")
+    SUPPLIES = "supplies", _("Supplies or care for the household")
+    REPAIR = "repair", _("Urgent repair")
+    OTHER = "other", _("Other")
 
 
 class Scan(models.Model):
@@ -245,6 +257,21 @@ class Visitor(models.Model):
         "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
+    # A visit to a household under home quarantine is refused at the gate until a worker
+    # approves it with a reason (see `services.visitors.approve_visit`).
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approval_reason = models.CharField(
+        _("reason for approval"), max_length=12, choices=VisitApproval.choices, blank=True
+    )
+    approval_note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = ScopedQuerySet["Visitor"].as_manager()
 
@@ -252,6 +279,9 @@ class Visitor(models.Model):
         verbose_name = _("visitor")
         verbose_name_plural = _("visitors")
         ordering = ["-at", "-id"]
+        permissions = [
+            ("approve_visitor", _("Can let a visitor in to a household under home quarantine"))
+        ]
 
     def __str__(self) -> str:
         return self.masked_name

@@ -12,11 +12,13 @@ VIEW_SCANS = "passes.view_scan"
 USE_GATE = "passes.use_gate"
 VIEW_VISITORS = "passes.view_visitor"
 ADD_VISITORS = "passes.add_visitor"
+# Letting a visitor in to a household under home quarantine (delivery, medical staff…).
+APPROVE_VISITS = "passes.approve_visitor"
 
 
 def grant() -> None:
     # Issuing and revoking passes, reading the access log.
-    office = {VIEW_PASSES, ISSUE_PASSES, CHANGE_PASSES, VIEW_SCANS, VIEW_VISITORS}
+    office = {VIEW_PASSES, ISSUE_PASSES, CHANGE_PASSES, VIEW_SCANS, VIEW_VISITORS, APPROVE_VISITS}
     # What a guard does at the gate: verify codes, register visitors.
     gate = {USE_GATE, VIEW_SCANS, ADD_VISITORS, VIEW_VISITORS}
     roles.grant(

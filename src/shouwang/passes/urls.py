@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("gate/", views.gate, name="gate"),
     path("gate/log/", views.access_log, name="gate-log"),
     path("gate/visitors/", views.visitor_list, name="gate-visitors"),
+    path("gate/visitors/<int:pk>/approve/", views.visitor_approve, name="visitor-approve"),
 ]

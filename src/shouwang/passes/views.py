@@ -16,16 +16,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shouwang.core.models import Area, AuditLog, Person
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible
-from shouwang.core.services.areas import ancestor_names, household_address
+from shouwang.core.services.areas import ancestor_names, household_address, label_households
 from shouwang.passes import forms
 from shouwang.passes.models import Pass, PassKind, PassStatus, Reason, Scan, Visitor
+from shouwang.passes.perms import APPROVE_VISITS
 from shouwang.passes.services import issue, log, printing, visitors
 from shouwang.passes.services.verify import WINDOW_SECONDS, dynamic_code
+from shouwang.quarantine.services.queries import quarantined_household_ids
 
 VIEW = "passes.view_pass"
 ADD = "passes.add_pass"
@@ -77,6 +80,7 @@ def pass_list(request: HttpRequest) -> HttpResponse:
             .filter(name__contains=who)
             .select_related("household__area")[:20]
         )
+        label_households([p.household for p in people])
     return render(
         request,
         "passes/pass_list.html",
@@ -331,12 +335,14 @@ def access_log(request: HttpRequest) -> HttpResponse:
         denied_only=bool(data.get("denied")),
     )
     flow = log.flow_by_hour(request.user, compound, day) if compound else []
+    page = page_of(request, scans)
+    label_households([s.pass_obj.household for s in page if s.pass_obj is not None])
     return render(
         request,
         "passes/log.html",
         {
             "form": form,
-            "page": page_of(request, scans),
+            "page": page,
             "query_string": query_without_page(request),
             "flow": flow,
             "compound": compound,
@@ -368,6 +374,8 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 if registered.issued is None:
+                    if registered.needs_approval:
+                        messages.warning(request, str(QUARANTINE_WARNING))
                     messages.success(request, _("Visitor registered."))
                     return redirect("gate-visitors")
                 p = registered.issued.pass_obj
@@ -376,18 +384,69 @@ def visitor_list(request: HttpRequest) -> HttpResponse:
                     "passes/visitor_pass.html",
                     {
                         "visitor": registered.visitor,
+                        "needs_approval": registered.needs_approval,
                         "p": p,
                         "qr": qr_svg(p.code),
                         "link": _link(request, registered.issued.link_token),
                     },
                 )
-    listed = (
+    page = page_of(
+        request,
         Visitor.objects.visible_to(request.user)
-        .select_related("household__area", "compound", "pass_issued")
-        .order_by("-at", "-id")
+        .select_related("household__area", "compound", "pass_issued", "approved_by")
+        .order_by("-at", "-id"),
     )
+    rows = list(page)
+    label_households([v.household for v in rows])
+    closed = quarantined_household_ids({v.household_id for v in rows})
     return render(
         request,
         "passes/visitors.html",
-        {"form": form, "page": page_of(request, listed), "query_string": ""},
+        {
+            "form": form,
+            "page": page,
+            "rows": [
+                (v, v.approved_at is None and v.household_id in closed, visitors.approval_text(v))
+                for v in rows
+            ],
+            "can_approve": request.user.has_perm(APPROVE_VISITS),
+            "query_string": "",
+        },
+    )
+
+
+QUARANTINE_WARNING = gettext_lazy(
+    "This household is under home quarantine: the gate refuses the visitor until a community "
+    "worker approves the visit."
+)
+
+
+@permission_required(APPROVE_VISITS, raise_exception=True)
+def visitor_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """A worker lets a visitor in to a household under home quarantine, with a reason."""
+    visitor = get_visible(
+        request.user, Visitor.objects.select_related("household__area", "compound"), pk
+    )
+    form = forms.ApproveVisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visitors.approve_visit(
+                request.user, visitor, form.cleaned_data["reason"], form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Visit approved: the gate lets the visitor in."))
+            return redirect("gate-visitors")
+    return render(
+        request,
+        "passes/visitor_approve.html",
+        {
+            "visitor": visitor,
+            "form": form,
+            "quarantined": visitors.needs_approval(visitor),
+            "approval": visitors.approval_text(visitor),
+        },
+        status=422 if form.errors else 200,
     )

@@ -81,6 +81,8 @@ def _seed_cases(rng: random.Random, unwatched: QuerySet[Household]) -> None:
     today = timezone.localdate()
     for index, (home, sensor) in enumerate(chosen):
         people = list(home.residents.order_by("pk"))
+        # The one that ends today (期满解除) has served its 14 days.
+        served = 13 if index == ACTIVE_CASES else rng.randint(2, 10)
         case = cases.start_case(
             None,
             home,
@@ -88,7 +90,8 @@ def _seed_cases(rng: random.Random, unwatched: QuerySet[Household]) -> None:
                 people=people,
                 source=SOURCES[index % len(SOURCES)],
                 reason=REASONS[index % len(REASONS)],
-                starts_on=today - timedelta(days=rng.randint(2, 10)),
+                starts_on=today - timedelta(days=served),
+                days=14 if index == ACTIVE_CASES else None,
                 device=sensor,
                 no_device_reason="" if sensor else "库存不足",
             ),

@@ -69,7 +69,12 @@ class EndForm(forms.Form):
         choices=[(v, label) for v, label in CaseStatus.choices if v in ENDINGS],
         widget=forms.RadioSelect,
     )
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"data-testid": "end-reason"}),
+    )
 
 
 class HealthCheckForm(forms.Form):

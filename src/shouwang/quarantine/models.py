@@ -233,12 +233,9 @@ class HealthCheck(models.Model):
     at = models.DateTimeField(_("entered"))
 
     class Meta:
-        ordering = ["-day", "-slot"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case", "person", "day", "slot"], name="one_check_per_person_and_slot"
-            ),
-        ]
+        # Several readings in one slot are kept: a second fever reading is what matters most.
+        ordering = ["-day", "-slot", "-at"]
+        indexes = [models.Index(fields=["case", "person", "day"], name="check_case_person_day")]
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.person_id} {self.day} {self.slot}"

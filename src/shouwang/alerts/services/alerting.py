@@ -15,18 +15,29 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shouwang.alerts import rules
 from shouwang.alerts.alert_kinds import ESCALATION
-from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Outcome, Severity
+from shouwang.alerts.models import (
+    Alert,
+    AlertEntry,
+    AlertStatus,
+    Outcome,
+    Severity,
+    kinds_visible_to,
+)
 from shouwang.alerts.services import announce
 from shouwang.core import audit
 from shouwang.core.models import Area, Household, Person
 from shouwang.core.permissions import require, require_area
 
 HANDLE = "alerts.change_alert"
+VIEW = "alerts.view_alert"
+# Sending someone to the door and saying they got there: workers and the property office.
+VISIT_DOOR = "alerts.visit_door"
 
 
 @dataclass
@@ -137,10 +148,13 @@ def raise_alert(trigger: Trigger) -> Alert:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _locked(actor: Any, alert: Alert) -> Alert:
-    require(actor, HANDLE)
+def _locked(actor: Any, alert: Alert, perm: str = HANDLE) -> Alert:
+    require(actor, perm)
     if alert.area is not None:
         require_area(actor, alert.area.path)
+    kinds = kinds_visible_to(actor)
+    if kinds is not None and alert.kind not in kinds:
+        raise Http404
     return Alert.objects.select_for_update().get(pk=alert.pk)
 
 
@@ -268,3 +282,140 @@ def clear(subject: str, kind: str, at: datetime, why: str) -> Alert | None:
     )
     announce.after_change(alert, "resolved")
     return alert
+
+
+def note_on_alert(
+    alert: Alert,
+    kind: str,
+    at: datetime,
+    *,
+    actor: Any = None,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+) -> AlertEntry:
+    """A step taken elsewhere that belongs on the alert's timeline (its quarantine case
+    ended), inside the caller's transaction. The alert itself is left as it is."""
+    entry = AlertEntry.objects.create(
+        alert=alert,
+        at=at,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        text=text[:2000],
+        data=data or {},
+    )
+    announce.after_change(alert, kind)
+    return entry
+
+
+# --- from the alert to the door (上门) ----------------------------------------------------
+
+
+def record_call(actor: Any, alert: Alert, callee: Person) -> Alert:
+    """The worker called the resident about this alert (the number was just revealed). The
+    first call is the alert's "time to call"; every call is on its timeline."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(actor, alert, VIEW)
+        if locked.called_at is None:
+            locked.called_at = now
+            locked.save(update_fields=["called_at"])
+        AlertEntry.objects.create(
+            alert=locked,
+            at=now,
+            kind=AlertEntry.Kind.CALLED,
+            actor=actor if getattr(actor, "pk", None) else None,
+            data={"person": callee.pk, "name": callee.masked_name},
+        )
+        audit.record(
+            "alert.call",
+            actor=actor,
+            target=locked,
+            area=locked.area,
+            details={"person": callee.pk},
+        )
+        announce.after_change(locked, "called")
+    return locked
+
+
+def dispatch_to_door(actor: Any, alert: Alert, sent: str, note: str = "") -> Alert:
+    """The property office (or a worker) sends someone up to the door. Someone is now on it:
+    an alert nobody had acknowledged counts as acknowledged by the dispatcher, and stops
+    escalating."""
+    sent = " ".join((sent or "").split())[:100]
+    note = (note or "").strip()[:2000]
+    if not sent:
+        raise ValidationError({"sent": [_("Say who goes to the door.")]})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(actor, alert, VISIT_DOOR)
+        if locked.status == AlertStatus.RESOLVED:
+            raise ValidationError(_("This alert is already resolved."))
+        if locked.arrived_at is not None:
+            raise ValidationError(_("Someone is already at the door for this alert."))
+        if locked.status == AlertStatus.OPEN:
+            locked.status = AlertStatus.ACKNOWLEDGED
+            locked.acknowledged_at, locked.acknowledged_by = now, actor
+            locked.next_escalation_at = locked.next_reminder_at = None
+        if locked.dispatched_at is None:
+            locked.dispatched_at = now
+        locked.dispatched_to = sent
+        locked.save()
+        AlertEntry.objects.create(
+            alert=locked,
+            at=now,
+            kind=AlertEntry.Kind.DISPATCHED,
+            actor=actor if getattr(actor, "pk", None) else None,
+            text=note,
+            data={"sent": sent},
+        )
+        audit.record(
+            "alert.dispatch",
+            actor=actor,
+            target=locked,
+            area=locked.area,
+            details={"sent": sent},
+        )
+        announce.after_change(locked, "dispatched")
+    return locked
+
+
+# What a person at the door can find (the system's own "cleared" is not one of them).
+DOOR_OUTCOMES = [o for o in Outcome if o != Outcome.CLEARED]
+
+
+def record_arrival(actor: Any, alert: Alert, outcome: str, note: str = "") -> Alert:
+    """Someone stood at the door, and this is what they found. The alert stays open for the
+    worker to close (with the call and the door visit both on its timeline)."""
+    if outcome not in DOOR_OUTCOMES:
+        raise ValidationError({"outcome": [_("Choose what was found at the door.")]})
+    note = (note or "").strip()[:2000]
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked(actor, alert, VISIT_DOOR)
+        if locked.status == AlertStatus.RESOLVED:
+            raise ValidationError(_("This alert is already resolved."))
+        if locked.arrived_at is not None:
+            raise ValidationError(_("The arrival at the door is already recorded."))
+        if locked.status == AlertStatus.OPEN:
+            locked.status = AlertStatus.ACKNOWLEDGED
+            locked.acknowledged_at, locked.acknowledged_by = now, actor
+            locked.next_escalation_at = locked.next_reminder_at = None
+        locked.arrived_at, locked.arrival_outcome = now, outcome
+        locked.save()
+        AlertEntry.objects.create(
+            alert=locked,
+            at=now,
+            kind=AlertEntry.Kind.ARRIVED,
+            actor=actor if getattr(actor, "pk", None) else None,
+            text=note,
+            data={"outcome": outcome},
+        )
+        audit.record(
+            "alert.arrive",
+            actor=actor,
+            target=locked,
+            area=locked.area,
+            details={"outcome": outcome},
+        )
+        announce.after_change(locked, "arrived")
+    return locked

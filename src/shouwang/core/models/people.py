@@ -33,6 +33,22 @@ class Household(models.Model):
     def __str__(self) -> str:
         return f"{self.area.name}{self.door}"
 
+    @property
+    def address(self) -> str:
+        """The home as written everywhere, e.g. 东风花园 3号楼 2单元501 (see
+        `core.services.areas.household_address`). List pages fill it for all their rows at
+        once (`label_households`)."""
+        known: str | None = getattr(self, "_address", None)
+        if known is None:
+            from shouwang.core.services.areas import ancestor_names, household_address
+
+            known = household_address(self, ancestor_names([self.area]))
+            self._address = known
+        return known
+
+    def prefill_address(self, address: str) -> None:
+        self._address = address
+
 
 class Tag(models.Model):
     """A label later features act on: 独居老人 (care watch), 居家隔离中 (gate denial)…"""

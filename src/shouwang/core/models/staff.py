@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     PATROL_OPERATOR = "patrol_operator", _("Patrol operator")
     ENTERPRISE_CONTACT = "enterprise_contact", _("Enterprise contact")
     REVIEWER = "reviewer", _("Reviewer")
+    # The compound's property office (物业): sent to the door when a door alert fires.
+    PROPERTY_OFFICE = "property_office", _("Property office")
 
 
 class User(AbstractUser):

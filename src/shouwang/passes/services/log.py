@@ -22,7 +22,7 @@ def scans_for(
     day: date | None = None,
     denied_only: bool = False,
 ) -> QuerySet[Scan]:
-    scans = Scan.objects.visible_to(user).select_related("compound")
+    scans = Scan.objects.visible_to(user).select_related("compound", "pass_obj__household__area")
     if compound is not None:
         scans = scans.filter(compound=compound)
     text = person_text.strip()

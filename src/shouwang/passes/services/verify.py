@@ -39,12 +39,19 @@ from shouwang.passes.models import (
     GateDevice,
     KeyStatus,
     Pass,
+    PassKind,
     PassStatus,
     Reason,
     Scan,
+    Visitor,
 )
 from shouwang.passes.services import codec, keys
-from shouwang.quarantine.services.queries import quarantined_person_ids
+from shouwang.passes.services.visitors import approval_text
+from shouwang.quarantine.services.queries import (
+    household_quarantined,
+    quarantined_household_ids,
+    quarantined_person_ids,
+)
 
 DYNAMIC_PREFIX = "SWD:"
 WINDOW_SECONDS = 30
@@ -68,6 +75,8 @@ class Verdict:
     household_id: int | None = None
     kind: str = ""
     valid_until: datetime | None = None
+    # A visit to a household under home quarantine let in by a worker: why, and by whom.
+    approval: str = ""
 
     @property
     def reason_label(self) -> str:
@@ -82,6 +91,7 @@ class Verdict:
             "pass_id": self.pass_id,
             "kind": self.kind,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "approval": self.approval,
         }
 
 
@@ -132,6 +142,7 @@ _FIELDS = (
     "kid",
     "link_hash",
     "dynamic",
+    "visitor_id",
 )
 _LOAD_SQL: str | None = None
 
@@ -242,7 +253,25 @@ def _judge(
         return _deny(Reason.STALE, **known)
     if row["person_id"] is not None and _quarantined(row["person_id"], compound_id, at, live):
         return _deny(Reason.QUARANTINE, **known)
+    if row["kind"] == PassKind.VISITOR and row["household_id"] is not None:
+        return _judge_visit(row, at, known)
     return Verdict(True, Reason.OK, **known)
+
+
+def _judge_visit(row: dict[str, Any], at: datetime, known: dict[str, Any]) -> Verdict:
+    """A visitor's pass: refused while the host household is under home quarantine, unless a
+    worker approved this visit. Judged at scan time, so a case started after the pass was
+    handed out stops the visit as well. (Visitor passes are few: a query or two is fine.)"""
+    if not household_quarantined(row["household_id"], at):
+        return Verdict(True, Reason.OK, **known)
+    visitor = (
+        Visitor.objects.select_related("approved_by").filter(pk=row["visitor_id"]).first()
+        if row["visitor_id"]
+        else None
+    )
+    if visitor is None or visitor.approved_at is None or visitor.approved_at > at:
+        return _deny(Reason.QUARANTINE_VISIT, **known)
+    return Verdict(True, Reason.APPROVED_VISIT, approval=approval_text(visitor), **known)
 
 
 def _evaluate_dynamic(code: str, compound_id: int, at: datetime, live: bool) -> Verdict:
@@ -536,6 +565,14 @@ def sync_payload(compound: Area, at: datetime | None = None) -> dict[str, Any]:
     dynamic = sorted(
         covering.filter(status=PassStatus.ACTIVE, dynamic=True).values_list("pk", flat=True)
     )
+    # Visitors to a household under home quarantine whose visit no worker has approved.
+    visits = list(
+        covering.filter(
+            status=PassStatus.ACTIVE, kind=PassKind.VISITOR, visitor__approved_at__isnull=True
+        ).values_list("pk", "household_id")
+    )
+    closed_homes = quarantined_household_ids({h for _p, h in visits}, at)
+    quarantine_visits = sorted(p for p, h in visits if h in closed_homes)
     return {
         "generated_at": at.isoformat(),
         "compound": {"id": compound.pk, "name": compound.name},
@@ -545,5 +582,6 @@ def sync_payload(compound: Area, at: datetime | None = None) -> dict[str, Any]:
         "revoked": revoked,
         "suspended": suspended,
         "quarantine": sorted(live[p] for p in quarantined),
+        "quarantine_visits": quarantine_visits,
         "dynamic": dynamic,
     }

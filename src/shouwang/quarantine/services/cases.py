@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shouwang.alerts import rules as alert_rules
-from shouwang.alerts.models import Alert, AlertStatus
+from shouwang.alerts.models import Alert, AlertEntry, AlertStatus
 from shouwang.alerts.services import suppression
-from shouwang.alerts.services.alerting import clear
+from shouwang.alerts.services.alerting import clear, note_on_alert
 from shouwang.core import audit
 from shouwang.core.models import Household, Person, Tag
 from shouwang.core.permissions import require, require_area
@@ -239,19 +239,39 @@ def change_end(actor: Any, case: Case, new_end: date, reason: str) -> Case:
 
 
 def end_case(actor: Any, case: Case, status: str, reason: str = "") -> Case:
-    """Complete, transfer, end early or mark lost. The door rule stops, the case's open alerts
-    are cleared, and an installed sensor is due for recovery today."""
+    """Complete (期满解除, from the planned last day on), transfer, end early or mark lost.
+
+    The door rule stops and an installed sensor is due for recovery today. The case's door and
+    fever alerts are not closed: whoever handles them closes them with what happened, and
+    their timelines say the case ended. Only "health check missed" alerts are cleared, since
+    no check is due any more.
+    """
     _check(actor, case)
     reason = " ".join((reason or "").split())[:200]
     if status not in ENDINGS:
         raise ValidationError({"status": [_("Choose how the case ends.")]})
     if status in _NEEDS_REASON and not reason:
         raise ValidationError({"reason": [_("Say why the case ends this way.")]})
+    today = timezone.localdate()
+    if status == CaseStatus.COMPLETED and today < case.planned_end:
+        raise ValidationError(
+            {
+                "status": [
+                    _(
+                        "The quarantine has not run its course: it ends on %(date)s. To release "
+                        "the household earlier, choose “Ended early” and say why."
+                    )
+                    % {"date": case.planned_end.isoformat()}
+                ]
+            }
+        )
     now = timezone.now()
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if not locked.is_active:
             raise ValidationError(_("This case has already ended."))
+        if status == CaseStatus.COMPLETED and today < locked.planned_end:
+            raise ValidationError(_("Someone else has just changed this case. Reload it."))
         locked.status = status
         locked.ended_at, locked.end_reason = now, reason
         locked.ended_by = actor if getattr(actor, "pk", None) else None
@@ -262,13 +282,28 @@ def end_case(actor: Any, case: Case, status: str, reason: str = "") -> Case:
             locked.watch.ends_at is None or locked.watch.ends_at > now
         ):
             end_watch(actor, locked.watch, at=now)
-        why = _("Quarantine case ended")
-        if locked.household_id is not None:
-            clear(f"household:{locked.household_id}", kinds.QUARANTINE_DOOR_OPEN, now, why)
         people = list(Person.objects.filter(quarantine_memberships__case=locked))
         for person in people:
-            for kind in (kinds.HEALTH_CHECK_MISSED, kinds.FEVER):
-                clear(f"person:{person.pk}", kind, now, why)
+            clear(
+                f"person:{person.pk}",
+                kinds.HEALTH_CHECK_MISSED,
+                now,
+                _("Quarantine case ended"),
+            )
+        label = str(CaseStatus(status).label)
+        for alert in open_alerts_for([locked]):
+            note_on_alert(
+                alert,
+                AlertEntry.Kind.CASE_ENDED,
+                now,
+                actor=actor,
+                text=(
+                    _("%(status)s: %(reason)s") % {"status": label, "reason": reason}
+                    if reason
+                    else label
+                ),
+                data={"case": locked.pk, "status": status},
+            )
         tag = Tag.objects.filter(code=QUARANTINE_TAG).first()
         if tag is not None:
             tag.people.remove(*people)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,6 +48,7 @@ SYMPTOMS = {
 }
 LOWEST = Decimal("34.0")
 HIGHEST = Decimal("43.0")
+_UNIT = re.compile(r"\s*(°\s*C?|度)\s*$", re.IGNORECASE)  # ℃ is "°C" once normalised
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
@@ -77,8 +79,11 @@ def deadlines_for(book: alert_rules.RuleBook, case: Case) -> Deadlines:
 
 
 def parse_temperature(text: Any) -> Decimal:
+    # NFKC turns full-width input (３７．２, common on Chinese phone keyboards) into 37.2.
+    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
+    cleaned = _UNIT.sub("", cleaned.replace("。", ".").replace(",", "."))
     try:
-        value = Decimal(str(text).strip().replace("，", ".").replace(",", "."))
+        value = Decimal(cleaned)
     except (InvalidOperation, ValueError) as exc:
         raise ValidationError(
             {"temperature": [_("Enter the temperature as a number, e.g. 36.5.")]}
@@ -114,61 +119,58 @@ def _record_check(
     slot = deadlines_for(book, case).slot_at(local)
     fever = book.resolve(kinds.FEVER, case.area.path, case.household_id, person.pk)
     is_fever = value >= Decimal(str(fever.params["threshold"]))
-    try:
-        with transaction.atomic():
-            check = HealthCheck.objects.create(
-                case=case,
-                person=person,
-                day=local.date(),
-                slot=slot,
-                temperature=value,
-                symptoms=chosen,
-                fever=is_fever,
-                by_resident=by_resident,
-                entered_by=actor if getattr(actor, "pk", None) else None,
-                at=now,
+    # Every reading is kept, several in one slot too: a second fever reading in the same
+    # half-day must alert again (it adds an occurrence to the open fever alert).
+    with transaction.atomic():
+        check = HealthCheck.objects.create(
+            case=case,
+            person=person,
+            day=local.date(),
+            slot=slot,
+            temperature=value,
+            symptoms=chosen,
+            fever=is_fever,
+            by_resident=by_resident,
+            entered_by=actor if getattr(actor, "pk", None) else None,
+            at=now,
+        )
+        clear(
+            f"person:{person.pk}",
+            kinds.HEALTH_CHECK_MISSED,
+            now,
+            _("Health check entered"),
+        )
+        if is_fever and fever.enabled:
+            names = ancestor_names([case.area])
+            household = case.household
+            where = household_address(household, names) if household else ""
+            raise_alerts(
+                [
+                    Trigger(
+                        kind=kinds.FEVER,
+                        subject=f"person:{person.pk}",
+                        at=now,
+                        title=f"{where} {person.masked_name} {value}°C".strip(),
+                        area=case.area,
+                        severity=fever.severity,
+                        household=household,
+                        person=person,
+                        data={"case": case.pk, "temperature": str(value)},
+                    )
+                ]
             )
-            clear(
-                f"person:{person.pk}",
-                kinds.HEALTH_CHECK_MISSED,
-                now,
-                _("Health check entered"),
-            )
-            if is_fever and fever.enabled:
-                names = ancestor_names([case.area])
-                household = case.household
-                where = household_address(household, names) if household else ""
-                raise_alerts(
-                    [
-                        Trigger(
-                            kind=kinds.FEVER,
-                            subject=f"person:{person.pk}",
-                            at=now,
-                            title=f"{where} {person.masked_name} {value}°C".strip(),
-                            area=case.area,
-                            severity=fever.severity,
-                            household=household,
-                            person=person,
-                            data={"case": case.pk, "temperature": str(value)},
-                        )
-                    ]
-                )
-            audit.record(
-                "quarantine.health_check",
-                actor=actor,
-                target=case,
-                area=case.area,
-                details={
-                    "person": person.pk,
-                    "slot": slot,
-                    "by_resident": by_resident,
-                    "fever": is_fever,
-                },
-            )
-    except IntegrityError as exc:
-        raise ValidationError(
-            _("This slot's check is already in. The next one is due later today or tomorrow.")
-        ) from exc
+        audit.record(
+            "quarantine.health_check",
+            actor=actor,
+            target=case,
+            area=case.area,
+            details={
+                "person": person.pk,
+                "slot": slot,
+                "by_resident": by_resident,
+                "fever": is_fever,
+            },
+        )
     return check
 
 
@@ -282,7 +284,7 @@ def submit_by_link(token: str, temperature: Any, symptoms: Iterable[str] = ()) -
 def checks_today(link: ResidentLink) -> list[HealthCheck]:
     today = timezone.localdate()
     return list(
-        HealthCheck.objects.filter(case=link.case, person=link.person, day=today).order_by("slot")
+        HealthCheck.objects.filter(case=link.case, person=link.person, day=today).order_by("at")
     )
 
 

@@ -16,7 +16,7 @@ from shouwang.alerts import rules as alert_rules
 from shouwang.alerts.models import Alert, AlertStatus
 from shouwang.core.models import Area, AreaKind, Person
 from shouwang.core.permissions import require
-from shouwang.core.services.areas import address_of, ancestor_names
+from shouwang.core.services.areas import address_of, ancestor_names, household_address
 from shouwang.core.services.exports import PersonalExport, clean_reason
 from shouwang.devices.models import Device, DeviceStatus
 from shouwang.quarantine import alert_kinds as kinds
@@ -225,12 +225,14 @@ def community_stats(actor: Any, days: int = 7, now: datetime | None = None) -> l
         stats[community].outcomes[key] = stats[community].outcomes.get(key, 0) + n
     if active_cases:
         done: dict[int, int] = defaultdict(int)
-        for case_id, n in (
+        # A slot counts once however many readings it holds (a fever is measured again).
+        for case_id, _person, _day, _slot in (
             HealthCheck.objects.filter(case__in=[c for c, _e in active_cases])
-            .values_list("case_id")
-            .annotate(n=Count("pk"))
+            .values_list("case_id", "person_id", "day", "slot")
+            .distinct()
+            .order_by()
         ):
-            done[case_id] = n
+            done[case_id] += 1
         for case, entry in active_cases:
             slots = max(0, ((today - case.starts_on).days + 1) * 2)
             entry.checks_due += slots * case.people_count
@@ -269,7 +271,11 @@ def export_cases(
     )
     count = 0
     for case in rows:
-        address = address_of(case.area, names) + (case.household.door if case.household else "")
+        address = (
+            household_address(case.household, names)
+            if case.household
+            else address_of(case.area, names)
+        )
         members: list[Person | None] = [m.person for m in case.members.all()] or [None]
         for person in members:
             count += 1

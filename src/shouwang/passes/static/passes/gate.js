@@ -192,6 +192,7 @@
     if (!(inner.get(2) || []).includes(got.compound.id)) return deny("wrong_compound", name);
     if (got.dynamic.includes(passId)) return deny("stale", name);
     if (got.quarantine.includes(passId)) return deny("quarantine", name);
+    if ((got.quarantine_visits || []).includes(passId)) return deny("quarantine_visit", name);
     return { allowed: true, reason: "ok", name };
   }
 
@@ -253,6 +254,7 @@
     $("verdict-name").textContent = verdict.name || "";
     $("verdict-reason").textContent = config.reasons[verdict.reason] || verdict.message || verdict.reason;
     $("verdict-offline").textContent = offline ? T.offline : "";
+    $("verdict-approval").textContent = verdict.approval || "";
     const row = document.createElement("li");
     row.textContent = `${new Date().toLocaleTimeString()} · ${T.directions[direction] || direction} · ` +
       `${verdict.allowed ? "✔" : "✖"} ${verdict.name || ""} · ` +
