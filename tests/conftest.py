@@ -56,6 +56,13 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _first_attempts_by_the_sender_only(settings: Any) -> None:
+    # Most tests drive the general sender in their own thread (`sender.run_due()`); the tests
+    # of the fast first attempt (tests/alerts/test_notify_fast.py) turn it on themselves.
+    settings.NOTIFY_FAST = False
+
+
 @pytest.fixture
 def town(db: Any) -> Town:
     district = create_area(None, None, "示范区", AreaKind.DISTRICT)

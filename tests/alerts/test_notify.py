@@ -76,6 +76,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.perf_counter() when it arrived
+    client: tuple[str, int] = ("", 0)  # the sender's address: one port = one kept-alive connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -118,6 +119,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps a connection open for a client that does
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urllib.parse.urlsplit(self.path)
@@ -128,6 +131,7 @@ class Receiver:
                     headers=dict(self.headers.items()),
                     body=self.rfile.read(length),
                     at=time.perf_counter(),
+                    client=self.client_address[:2],
                 )
                 with receiver.arrived:
                     status, body = (

@@ -319,9 +319,17 @@ def validate_target(kind: str, target: str) -> None:
 # --- sending ---------------------------------------------------------------------------------
 
 
-def send(kind: str, target: str, message: Message, to: Sequence[str] | None = None) -> None:
+def send(
+    kind: str,
+    target: str,
+    message: Message,
+    to: Sequence[str] | None = None,
+    key: str = "",
+) -> None:
     """Send one message; SendError when it was not accepted. `to`: instead of the channel's
-    own recipients (a family contact's number: SMS channels only)."""
+    own recipients (a family contact's number: SMS channels only). `key`: sent to a JSON
+    webhook as `Idempotency-Key`, the same on every attempt of a delivery, so a receiver can
+    drop the second copy that a crash between sending and recording causes."""
     if kind == ChannelKind.SMS:
         _send_sms(target, message, to)
         return
@@ -331,6 +339,8 @@ def send(kind: str, target: str, message: Message, to: Sequence[str] | None = No
         service = service_for(kind, target)
     except ValueError as exc:
         raise SendError(str(exc), permanent=True) from None
+    if key and kind == ChannelKind.WEBHOOK:
+        service.headers["Idempotency-Key"] = key  # type: ignore[attr-defined]
     apprise = Apprise(asset=service.asset)
     apprise.add(service)
     result = apprise.notify(

@@ -7,6 +7,8 @@ environment, else the default.
 | NOTIFY_MAX_ATTEMPTS (SHOUWANG_NOTIFY_MAX_ATTEMPTS)    | 10                      |
 | NOTIFY_THREADS (SHOUWANG_NOTIFY_THREADS)              | 4                       |
 | NOTIFY_BASE_URL_OVERRIDES (…_NOTIFY_BASE_URL_OVERRIDES, JSON) | {}              |
+| NOTIFY_TRACE_FILE (SHOUWANG_NOTIFY_TRACE_FILE)        | "" (no trace)           |
+| NOTIFY_FAST (SHOUWANG_NOTIFY_FAST)                    | 1 (first attempt at once) |
 
 NOTIFY_BASE_URL_OVERRIDES maps a vendor's origin to another one, e.g.
 {"https://oapi.dingtalk.com": "http://127.0.0.1:8081"}: apprise's WeCom, DingTalk and Feishu
@@ -17,6 +19,7 @@ could equally serve a site that must reach the vendor through a gateway of its o
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -51,3 +54,14 @@ def base_url_overrides() -> dict[str, str]:
     if isinstance(value, str):
         value = json.loads(value) if value.strip() else {}
     return {str(k).rstrip("/"): str(v).rstrip("/") for k, v in dict(value).items()}
+
+
+@functools.cache
+def trace_file() -> str:
+    """Where first attempts' step timings go, one JSON line each ("" for nowhere): benches."""
+    return str(_setting("NOTIFY_TRACE_FILE", "") or "")
+
+
+def fast() -> bool:
+    """Whether processes that run the sender make first attempts at once (see notify.fast)."""
+    return str(_setting("NOTIFY_FAST", "1")).strip().lower() not in ("0", "false", "no", "off")

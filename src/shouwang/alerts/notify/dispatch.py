@@ -4,11 +4,15 @@ a crash after the commit loses none of them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from shouwang.alerts.models import Alert, Channel, Delivery, Subscription
-from shouwang.alerts.notify import recipients
+from shouwang.alerts.notify import channels, conf, fast, messages, recipients, trace
 from shouwang.core.scoping import user_covers_area
 
 # Occurrences of an open alert add to it on the console; channels hear of the opening, each
@@ -21,9 +25,9 @@ def _covering_paths(path: str) -> list[str]:
     return [path[:end] for end in range(4, len(path) + 1, 4)]
 
 
-def plan(alert: Alert, reason: str) -> list[Delivery]:
+def plan(alert: Alert, reason: str) -> Planned:
     if reason not in NOTIFY_ON or alert.area is None:
-        return []
+        return Planned()
     path = alert.area.path
     candidates = (
         Subscription.objects.filter(
@@ -32,10 +36,11 @@ def plan(alert: Alert, reason: str) -> list[Delivery]:
             escalation_level=alert.escalation_level,
         )
         .filter(Q(area__path__in=_covering_paths(path)) | Q(user__isnull=False, area__isnull=True))
-        .select_related("user")
+        .select_related("user", "channel")
     )
     now = timezone.now()
     deliveries: dict[int, Delivery] = {}
+    by_id: dict[int, Channel] = {}
     for subscription in candidates:
         if subscription.kinds and alert.kind not in subscription.kinds:
             continue
@@ -43,6 +48,7 @@ def plan(alert: Alert, reason: str) -> list[Delivery]:
             subscription.user.is_active and user_covers_area(subscription.user, path)
         ):
             continue
+        by_id[subscription.channel_id] = subscription.channel
         deliveries.setdefault(
             subscription.channel_id,
             Delivery(
@@ -53,11 +59,77 @@ def plan(alert: Alert, reason: str) -> list[Delivery]:
                 next_attempt_at=now,
             ),
         )
-    planned = list(deliveries.values()) + _for_recipients(alert, reason, path)
-    return Delivery.objects.bulk_create(planned) if planned else []
+    planned = list(deliveries.values()) + _for_recipients(alert, reason, path, by_id)
+    if not planned:
+        return Planned()
+    at_once = fast.decide(planned, by_id)
+    for delivery in at_once:
+        fast.claim_first(delivery, now)
+    Delivery.objects.bulk_create(planned)
+    jobs = _jobs(alert, reason, at_once, by_id) if at_once else []
+    return Planned(planned, jobs)
 
 
-def _for_recipients(alert: Alert, reason: str, path: str) -> list[Delivery]:
+@dataclass
+class Planned:
+    """What an alert change was planned to tell: every delivery, and the first attempts to
+    make right after the commit (`notify.fast`)."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    first: list[fast.Job] = field(default_factory=list)
+
+    @property
+    def queued(self) -> bool:
+        """Whether the general sender has work: a pending delivery not sent first-hand."""
+        taken = {id(job.delivery) for job in self.first}
+        return any(
+            d.status == Delivery.Status.PENDING and id(d) not in taken for d in self.deliveries
+        )
+
+
+def _jobs(
+    alert: Alert, reason: str, deliveries: list[Delivery], by_id: dict[int, Channel]
+) -> list[fast.Job]:
+    """The first attempts' messages, built from the alert in hand (no query after commit)."""
+    from shouwang.alerts.notify import sender
+
+    facts = messages.facts_from(alert, reason, conf.base_url(), settings.LANGUAGE_CODE)
+    message = messages.single(facts, ZoneInfo(settings.TIME_ZONE))
+    planned_at = trace.now()
+    marks = {
+        # The event's time on this clock: for a sensor without a clock of its own (Zigbee2MQTT
+        # without last_seen) the moment the bridge received it.
+        "received": planned_at - (timezone.now() - alert.opened_at).total_seconds(),
+    }
+    opened = getattr(alert, "opened_mono", None)
+    if opened is not None:
+        marks["opened"] = opened
+    jobs = []
+    for delivery in deliveries:
+        channel = by_id[delivery.channel_id or 0]
+        job_trace = trace.Trace(alert.pk, marks)
+        job_trace.delivery_id = delivery.pk
+        job_trace.mark("planned", planned_at)
+        try:
+            to = sender.addresses(delivery)
+        except channels.SendError:
+            to = ()  # a recipient gone already: the send fails and says so
+        jobs.append(
+            fast.Job(
+                delivery=delivery,
+                kind=channel.kind,
+                target=channel.target or "",
+                message=message,
+                to=to,
+                trace=job_trace,
+            )
+        )
+    return jobs
+
+
+def _for_recipients(
+    alert: Alert, reason: str, path: str, by_id: dict[int, Channel]
+) -> list[Delivery]:
     """One delivery per recipient a registered source names, through the channel of its kind
     subscribed nearest above the alert's area; failed at once, for a person to see, when the
     area has no such channel."""
@@ -67,6 +139,8 @@ def _for_recipients(alert: Alert, reason: str, path: str) -> list[Delivery]:
         if not refs:
             continue
         channel = _nearest_channel(source.channel_kind, path)
+        if channel is not None:
+            by_id[channel.pk] = channel
         now = timezone.now()
         planned += [
             Delivery(

@@ -1,9 +1,11 @@
 """Sending deliveries: at once on commit, retried with backoff, never twice, never lost.
 
 The flow:
-- `dispatch.plan` writes `Delivery` rows in the alert's transaction; on commit `wake()` hands
-  the work to a small thread pool in this process, so the first attempt starts within
-  milliseconds rather than after a queue's idle polling.
+- `dispatch.plan` writes `Delivery` rows in the alert's transaction. Most first attempts do not
+  come here: `notify.fast` sends them right after the commit and records the outcome, and only
+  a failure (to retry), a rate-limited channel's window-end message (to gather a digest) or a
+  delivery whose sender died reaches this module. For the rest, on commit `wake()` hands the
+  work to a small thread pool in this process.
 - A wake looks up which channels have deliveries due, and runs each channel in a pool thread.
   One process at a time sends for a channel: it takes the channel's lease with a conditional
   UPDATE (`lease_until` past or empty), so the rate limit holds across processes, and the
@@ -289,7 +291,13 @@ def _send(
         if not digest and not deliveries[0].recipient_kind:
             reader = disclosure.addressed_to(channel)
         message = _message(channel, deliveries, digest, full_phone=reader is not None)
-        channels.send(channel.kind, channel.target or "", message, to=addresses(deliveries[0]))
+        channels.send(
+            channel.kind,
+            channel.target or "",
+            message,
+            to=addresses(deliveries[0]),
+            key=f"shouwang-{'digest' if digest else 'delivery'}-{min(d.pk for d in deliveries)}",
+        )
         if reader is not None:
             disclosure.record(channel, reader, deliveries[0].alert)
     except channels.SendError as exc:
@@ -322,37 +330,46 @@ def _record(
             " as one digest" if lead else "",
         )
         return
-    limit = conf.max_attempts()
     for delivery in deliveries:
-        if error.permanent or delivery.attempts >= limit:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED, last_error=error.text, claim=""
-            )
-            report.failed += 1
-            log.warning(
-                "delivery %s to channel %s failed after %s attempt(s): %s",
-                delivery.pk,
-                channel.pk,
-                delivery.attempts,
-                error.text,
-            )
-            continue
-        wait = backoff(delivery.attempts)
-        if error.rate_limited:
-            wait = max(wait, WINDOW)
-        Delivery.objects.filter(pk=delivery.pk).update(
-            next_attempt_at=now + wait, last_error=error.text, claim=""
-        )
-        report.retried += 1
-        runtime.schedule(now + wait)
-        log.info(
-            "delivery %s to channel %s: attempt %s failed, next in %ss: %s",
+        report.add(record_failure(delivery, error))
+
+
+def record_failure(
+    delivery: Delivery, error: channels.SendError, claim: str | None = None
+) -> Report:
+    """A failed attempt: retried after a backoff, or failed for good (a refusal, or the last
+    allowed attempt). With `claim`, only while the delivery still holds that claim."""
+    report = Report()
+    now = timezone.now()
+    rows = Delivery.objects.filter(pk=delivery.pk)
+    if claim is not None:
+        rows = rows.filter(claim=claim, status=Pending)
+    if error.permanent or delivery.attempts >= conf.max_attempts():
+        rows.update(status=Delivery.Status.FAILED, last_error=error.text, claim="")
+        report.failed += 1
+        log.warning(
+            "delivery %s to channel %s failed after %s attempt(s): %s",
             delivery.pk,
-            channel.pk,
+            delivery.channel_id,
             delivery.attempts,
-            int(wait.total_seconds()),
             error.text,
         )
+        return report
+    wait = backoff(delivery.attempts)
+    if error.rate_limited:
+        wait = max(wait, WINDOW)
+    rows.update(next_attempt_at=now + wait, last_error=error.text, claim="")
+    report.retried += 1
+    transaction.on_commit(lambda: runtime.schedule(now + wait))
+    log.info(
+        "delivery %s to channel %s: attempt %s failed, next in %ss: %s",
+        delivery.pk,
+        delivery.channel_id,
+        delivery.attempts,
+        int(wait.total_seconds()),
+        error.text,
+    )
+    return report
 
 
 # --- admins -----------------------------------------------------------------------------------
@@ -408,7 +425,10 @@ class Runtime:
         except Exception as exc:  # the pool must survive a database hiccup
             log.error("notification sender: %s: %s", type(exc).__name__, messages.scrub(str(exc)))
         finally:
-            connections.close_all()  # this thread's only; a pool thread may idle for hours
+            # Keep this thread's connection for the next wake (opening one cost more than the
+            # work); drop it only if it broke or outlived CONN_MAX_AGE.
+            for conn in connections.all(initialized_only=True):
+                conn.close_if_unusable_or_obsolete()
             with self._lock:
                 self._busy -= 1
                 self._idle.notify_all()

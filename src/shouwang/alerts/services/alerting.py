@@ -29,6 +29,7 @@ from shouwang.alerts.models import (
     Severity,
     kinds_visible_to,
 )
+from shouwang.alerts.notify import trace
 from shouwang.alerts.services import announce
 from shouwang.core import audit
 from shouwang.core.models import Area, Household, Person
@@ -112,6 +113,7 @@ def raise_alerts(triggers: Sequence[Trigger]) -> list[Alert]:
                 next_escalation_at=escalate_at,
                 next_reminder_at=remind_at,
             )
+            alert.opened_mono = trace.now()  # type: ignore[attr-defined]  # for the trace
             existing[(trigger.subject, trigger.kind)] = alert
             entries.append(
                 AlertEntry(

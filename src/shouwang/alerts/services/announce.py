@@ -14,12 +14,15 @@ from shouwang.alerts.models import Alert
 
 def after_change(alert: Alert, reason: str) -> None:
     from shouwang.alerts import bus
-    from shouwang.alerts.notify import dispatch
+    from shouwang.alerts.notify import dispatch, fast
 
     # Everyone who hears of it, the family of the alert's person included
     # (`notify.recipients`), is planned here.
     planned = dispatch.plan(alert, reason)
     payload = bus.alert_event(alert, reason)
+    # The console first: it never waits for a channel's I/O.
     transaction.on_commit(lambda: bus.publish(payload))
-    if any(d.status == d.Status.PENDING for d in planned):
+    if planned.first:
+        transaction.on_commit(lambda: fast.runtime.submit(planned.first))
+    if planned.queued:
         transaction.on_commit(dispatch.wake)

@@ -6,8 +6,10 @@ leave the database idle in between; each new connection starts with a cold page 
 closing last, checkpoints the WAL. One long-lived thread with one connection takes the writes
 in turn instead, as the raw driver would.
 
-Used by the ingest path (`devices.services.ingest`) for its batches; any other hot writer (the
-notification sender's bookkeeping) may hand its transactions here the same way:
+Used by the ingest path (`devices.services.ingest`) for its batches, by the MQTT bridge (its
+batches run on this very thread: `shared_executor`) and by the notification sender for the
+outcomes of first attempts (`submit`, batched); any other hot writer may hand its transactions
+here the same way:
 
     result = writer.run(store_batch, items)   # runs here when the writer does not apply
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache, partial
 from typing import ParamSpec, TypeVar
 
@@ -51,6 +53,26 @@ def run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     context = contextvars.copy_context()
     call = partial(_guarded, function, *args, **kwargs)
     return _executor().submit(context.run, call).result()
+
+
+def submit(function: Callable[[], T]) -> Future[T] | None:
+    """`function()` queued on the writer thread without waiting for it (the notification
+    sender's outcomes), or None where the writer does not apply (PostgreSQL, in-memory)."""
+    if not _file_sqlite():
+        return None
+    context = contextvars.copy_context()
+    return _executor().submit(context.run, partial(_guarded, function))
+
+
+def shared_executor() -> ThreadPoolExecutor | None:
+    """The writer thread itself, for a long-lived writer that runs its own transactions there
+    (the MQTT bridge's batches), so that ingest and the notification bookkeeping share one
+    queue instead of fighting for SQLite's lock; None where the writer does not apply."""
+    return _executor() if _file_sqlite() else None
+
+
+def _file_sqlite() -> bool:
+    return connection.vendor == "sqlite" and not connection.is_in_memory_db()  # type: ignore[attr-defined]
 
 
 def close() -> None:

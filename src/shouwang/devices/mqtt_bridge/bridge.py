@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from shouwang.core.sqlite import writer
 from shouwang.devices.adapters import DecodeError
 from shouwang.devices.mqtt_bridge.config import BridgeSettings, Route
 from shouwang.devices.mqtt_bridge.wire import Inbox, Received, acknowledge
@@ -118,7 +119,9 @@ class Bridge:
 
     async def run(self) -> None:
         """Connect, consume and reconnect until stop(). Never returns because of the broker."""
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-ingest")
+        # On SQLite the batches go to the process's one writer thread, with every other write.
+        shared = writer.shared_executor()
+        executor = shared or ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-ingest")
         attempt = 0
         try:
             while not self.stopping:
@@ -156,8 +159,9 @@ class Bridge:
         finally:
             self.ready.clear()
             # Django connections belong to their thread: close the worker's on the worker.
-            executor.submit(connections.close_all)
-            executor.shutdown(wait=not _cancelling())
+            if shared is None:
+                executor.submit(connections.close_all)
+                executor.shutdown(wait=not _cancelling())
         log.info("MQTT bridge stopped")
 
     def _client(self) -> tuple[aiomqtt.Client, Inbox[_Item]]:
