@@ -56,6 +56,7 @@ def test_first_attempts_go_at_commit_over_one_kept_alive_connection(
     for n in range(1, 4):
         alerts.append(open_alert(town, n, timezone.now()))  # commits
         assert receiver.wait_for(n, timeout=10)  # sent without any sweep
+        assert fast.runtime.wait_idle(10)  # answered and recorded: the connection is free
     assert fast.runtime.wait_idle(10)
     deliveries = {d.alert_id: d for d in Delivery.objects.all()}
     assert len(deliveries) == 3
