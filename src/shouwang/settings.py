@@ -179,8 +179,12 @@ SHOUWANG_DATA_KEYS = config.data_keys()
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors": {"()": "shouwang.core.logs.ClientErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors": {"()": "shouwang.core.logs.ClientErrorsWithoutTraceback"},
+        # Link tokens and ingest keys never reach a log (shouwang/core/logs.py).
+        "redact_secrets": {"()": "shouwang.core.logs.RedactSecrets"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": config.env("LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -193,3 +194,45 @@ def test_each_app_seeds_its_own_part_of_the_demo_once() -> None:
     assert demo.registered_parts() == ["devices", "quarantine", "passes", "devices-count"]
     with pytest.raises(ImproperlyConfigured, match="twice"):
         demo.register("passes", lambda town: None, order=1)
+
+
+@pytest.mark.slow
+def test_the_served_logs_redact_link_tokens_and_ingest_keys(tmp_path: Path) -> None:
+    """The real `shouwang serve` with its real log configuration: uvicorn's access lines and
+    Django's 404 warnings name the paths, never the tokens or keys in them."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SHOUWANG_DATABASE_URL"}
+    env["SHOUWANG_VAR_DIR"] = str(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shouwang", "serve", "--web-only", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    secrets = ["PassTokenSecret1", "CheckInSecret22", "swk_IngestKeySecret3"]
+    try:
+        for line in process.stdout:
+            if "Uvicorn running" in line:
+                break
+        else:
+            pytest.fail("server exited before it started")
+        base = f"http://127.0.0.1:{port}"
+        for url in [
+            f"{base}/p/{secrets[0]}/",
+            f"{base}/p/{secrets[0]}/code",
+            f"{base}/q/{secrets[1]}/",
+            f"{base}/api/v1/ingest/ctwing?key={secrets[2]}&x=1",
+        ]:
+            # Unknown tokens and keys: 404 / 401, logged all the same.
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(url, timeout=10)  # noqa: S310
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert '"GET /p/[redacted]/ HTTP/1.1" 404' in output
+    assert '"GET /q/[redacted]/ HTTP/1.1" 404' in output
+    assert "/api/v1/ingest/ctwing?key=[redacted]&x=1" in output
+    for secret in secrets:
+        assert secret not in output

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shouwang.config import env
+from shouwang.core.logs import uvicorn_log_config
 from shouwang.runtime.worker import start_embedded
 
 
@@ -55,6 +56,7 @@ class Command(BaseCommand):
                 host=options["host"],
                 port=options["port"],
                 log_level="info",
+                log_config=uvicorn_log_config(),
                 proxy_headers=False,
             )
         finally:
@@ -74,6 +76,7 @@ class Command(BaseCommand):
             host=options["host"],
             port=options["port"],
             log_level="info",
+            log_config=uvicorn_log_config(),
             proxy_headers=False,
         )
         asyncio.run(mqtt_bridge.serve_with_bridge(config, bridge))
