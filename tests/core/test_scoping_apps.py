@@ -77,3 +77,16 @@ def test_anonymous_gets_login_or_401(objects: Objects, endpoint: Endpoint) -> No
     name, _, url_for = endpoint
     url = url_for(objects, "east")
     assert Client().get(url).status_code == (401 if url.startswith("/api/") else 302), name
+
+
+def test_filters_naming_another_areas_id_answer_404(town: Town) -> None:
+    """Not silently ignored (which listed everything and said the id exists): 404, as the
+    object's own page would answer."""
+    east = login(town.east_worker)
+    assert east.get("/alerts/board/", {"community": town.west.pk}).status_code == 404
+    assert east.get("/alerts/stats/", {"community": town.west.pk}).status_code == 404
+    assert east.get("/alerts/board/", {"community": town.east.pk}).status_code == 200
+    guard = login(town.gate_guard)
+    assert guard.get("/gate/log/", {"compound": town.west_compound.pk}).status_code == 404
+    assert guard.get("/gate/log/", {"compound": town.east_compound.pk}).status_code == 200
+    assert guard.get("/gate/log/", {"compound": "rubbish"}).status_code == 200

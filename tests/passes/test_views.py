@@ -337,3 +337,24 @@ def test_admin_shows_passes_read_only(town: Town) -> None:
     for model in ("pass", "scan", "signingkey", "gatedevice", "visitor"):
         assert client.get(f"/admin/passes/{model}/").status_code == 200
     assert client.get("/admin/passes/pass/add/").status_code == 403
+
+
+def test_a_revoked_or_suspended_pass_link_hands_out_no_code(town: Town) -> None:
+    issued = issue.issue_pass(town.east_worker, town.east_person)
+    url = f"/p/{issued.link_token}/code"
+    assert Client().get(url).status_code == 200
+    issue.suspend(town.east_worker, issued.pass_obj, "出差")
+    refused = Client().get(url)
+    assert refused.status_code == 410
+    assert "code" not in refused.json()
+    page = Client().get(f"/p/{issued.link_token}/?mode=dynamic").content.decode()
+    assert "SWD:" not in page
+    assert "<svg" not in page
+    issue.revoke(town.east_worker, issued.pass_obj, "搬离")
+    assert Client().get(url).status_code == 410
+
+
+def test_pass_link_tokens_carry_256_bits(town: Town) -> None:
+    issued = issue.issue_pass(town.east_worker, town.east_person)
+    # token_urlsafe: 43 base64url characters for 32 random bytes.
+    assert len(issued.link_token) == 43

@@ -55,7 +55,7 @@ from shouwang.alerts.services import alerting, suppression
 from shouwang.core import roles
 from shouwang.core.models import Area, AreaKind, Household, Person, User
 from shouwang.core.paging import page_of
-from shouwang.core.permissions import get_visible, require
+from shouwang.core.permissions import get_visible, require, require_visible_choices
 from shouwang.core.scoping import ScopedQuerySet, area_paths, user_covers_area
 from shouwang.core.services import areas as area_service
 from shouwang.core.services import people as people_service
@@ -215,6 +215,7 @@ def board(request: HttpRequest) -> HttpResponse:
     queryset: QuerySet[Alert] = _visible(request.user)
     form = BoardFilterForm(request.GET, user=request.user)
     filters = form.filters()
+    require_visible_choices(form, "community")
     area = None
     if form.cleaned_data.get("community"):
         area = get_visible(request.user, Area, form.cleaned_data["community"])
@@ -244,6 +245,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     queryset: QuerySet[Alert] = _visible(request.user)
     form = PeriodForm(request.GET, user=request.user)
     since, until = form.period()
+    require_visible_choices(form, "community")
     community = form.cleaned_data.get("community")
     if community:
         area = get_visible(request.user, Area, community)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from shouwang.core.models import Area, AuditLog, Person
 from shouwang.core.paging import page_of, query_without_page
-from shouwang.core.permissions import get_visible
+from shouwang.core.permissions import get_visible, require_visible_choices
 from shouwang.core.services.areas import ancestor_names, household_address, label_households
 from shouwang.passes import forms
 from shouwang.passes.models import Pass, PassKind, PassStatus, Reason, Scan, Visitor
@@ -255,17 +255,20 @@ def _resident_pass(token: str) -> Pass:
 def resident(request: HttpRequest, token: str) -> HttpResponse:
     p = _resident_pass(token)
     dynamic = p.dynamic or request.GET.get("mode") == "dynamic"
-    code = dynamic_code(p)[0] if dynamic else p.code
+    status = p.effective_status()
+    code = ""  # a pass that does not open the gate shows its state, never a code
+    if status == PassStatus.ACTIVE:
+        code = dynamic_code(p)[0] if dynamic else p.code
     return render(
         request,
         "passes/resident.html",
         {
             "p": p,
             "code": code,
-            "qr": qr_svg(code),
+            "qr": qr_svg(code) if code else "",
             "dynamic": dynamic,
             "window": WINDOW_SECONDS,
-            "status": p.effective_status(),
+            "status": status,
             "compounds": [c.name for c in p.compounds.all()],
             "code_url": reverse("pass-resident-code", args=[token]),
         },
@@ -274,8 +277,12 @@ def resident(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 def resident_code(request: HttpRequest, token: str) -> JsonResponse:
-    """The dynamic code of this moment, for the resident page to redraw every 30 s."""
+    """The dynamic code of this moment, for the resident page to redraw every 30 s. A revoked,
+    suspended or expired pass gets none (410): an open page must stop showing a working code."""
     p = _resident_pass(token)
+    status = p.effective_status()
+    if status != PassStatus.ACTIVE:
+        return JsonResponse({"status": status, "detail": str(PassStatus(status).label)}, status=410)
     code, left = dynamic_code(p)
     return JsonResponse({"code": code, "seconds_left": left, "svg": str(qr_svg(code))})
 
@@ -325,6 +332,7 @@ def gate(request: HttpRequest) -> HttpResponse:
 def access_log(request: HttpRequest) -> HttpResponse:
     form = forms.LogFilter(request.user, request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
+    require_visible_choices(form, "compound")
     compound = data.get("compound")
     day = data.get("day") or timezone.localdate()
     scans = log.scans_for(

@@ -90,7 +90,7 @@ def _sign(p: Pass, compound_ids: Iterable[int], signer: tuple[str, Any]) -> None
 
 
 def _new_link(p: Pass) -> str:
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_urlsafe(32)  # 256 bits, as docs/passes.md says
     p.link_hash = hash_token(token)
     p.link_expires_at = p.valid_until or (timezone.now() + timedelta(days=LINK_DAYS))
     return token

@@ -7,6 +7,10 @@
     let wait = 5;
     try {
       const answer = await fetch(box.dataset.url, { cache: "no-store" });
+      if (answer.status === 410) {
+        location.reload(); // revoked, suspended or expired: the page shows why, without a code
+        return;
+      }
       if (answer.ok) {
         const body = await answer.json();
         box.innerHTML = body.svg; // SVG drawn by the server from the code: no user text in it
