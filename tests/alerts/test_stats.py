@@ -150,6 +150,9 @@ def test_measures_are_as_scoped_as_the_queryset_given(
     assert [g.name for g in found.communities] == ["向阳社区"]
 
 
+NONE = {"count": 0, "median_seconds": None, "p90_seconds": None}
+
+
 def test_daily_summary_of_a_community(town: Town, handled: dict[str, Alert]) -> None:
     summary = daily_summary(DAY, town.east)
     assert summary == {
@@ -165,6 +168,9 @@ def test_daily_summary_of_a_community(town: Town, handled: dict[str, Alert]) -> 
         "by_outcome": {"garbage": 1, "delivery": 1, "cleared": 1},
         "by_severity": {"critical": 4},
         "time_to_acknowledge": {"count": 3, "median_seconds": 120.0, "p90_seconds": 264.0},
+        # Nobody called or went to the door through these alerts (see test_to_the_door).
+        "time_to_call": NONE,
+        "time_to_door": NONE,
         "time_to_resolve": {"count": 2, "median_seconds": 750.0, "p90_seconds": 870.0},
         "communities": [
             {
@@ -176,6 +182,8 @@ def test_daily_summary_of_a_community(town: Town, handled: dict[str, Alert]) -> 
                     "median_seconds": 120.0,
                     "p90_seconds": 264.0,
                 },
+                "time_to_call": NONE,
+                "time_to_door": NONE,
                 "time_to_resolve": {"count": 2, "median_seconds": 750.0, "p90_seconds": 870.0},
             }
         ],

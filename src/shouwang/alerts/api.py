@@ -5,17 +5,19 @@ user's areas is 404. Session auth with CSRF, as the rest of the staff API.
 No `from __future__ import annotations` here: Ninja reads the annotations at import time.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from shouwang.alerts import perms as alert_perms
+from shouwang.alerts import stats
 from shouwang.alerts.forms import PERSON_OUTCOMES, filter_alerts, status_label
 from shouwang.alerts.models import Alert, AlertEntry, AlertStatus, Outcome, Severity
 from shouwang.alerts.services import alerting
@@ -185,6 +187,30 @@ def list_alerts(request: HttpRequest, filters: Query[AlertFilter]) -> Any:
     return _AlertPage(queryset.order_by("-opened_at", "-id"))
 
 
+class StatsFilter(Schema):
+    date_from: Day | None = Field(None, description="First local day (default: a week ago)")
+    date_to: Day | None = Field(None, description="Last local day, included (default: today)")
+    area: Id | None = Field(None, description="An area (e.g. a community): alerts at or below")
+
+
+@router.get("/alerts/stats")
+def alert_stats(request: HttpRequest, filters: Query[StatsFilter]) -> dict[str, Any]:
+    """How quickly the alerts opened in the period were handled: time to acknowledge, to call
+    the resident, to a person at the door and to resolve (count, median and 90th percentile
+    in seconds), overall, per community and per compound."""
+    require(request.user, alert_perms.VIEW_ALERTS)
+    queryset = Alert.objects.visible_to(request.user)
+    if filters.area:
+        area = get_visible(request.user, Area, filters.area)
+        queryset = queryset.filter(area__path__startswith=area.path)
+    until = filters.date_to or timezone.localdate()
+    since = filters.date_from or until - timedelta(days=6)
+    if since > until:
+        since, until = until, since
+    start, end = stats.day_bounds(since)[0], stats.day_bounds(until)[1]
+    return stats.as_dict(stats.measure(queryset, start, end))
+
+
 @router.get("/alerts/{alert_id}", response=AlertDetailOut)
 def get_alert(request: HttpRequest, alert_id: Id) -> dict[str, Any]:
     alert = _one(request, alert_id)
@@ -206,6 +232,30 @@ def resolve_alert(request: HttpRequest, alert_id: Id, body: ResolveIn) -> dict[s
     if body.outcome == Outcome.CLEARED:  # the system's outcome, never a person's
         raise ValidationError({"outcome": [_("Choose what happened.")]})
     return _out(alerting.resolve(request.user, _one(request, alert_id), body.outcome, body.note))
+
+
+class DispatchIn(Schema):
+    sent: str = Field(max_length=100, description="Who goes to the door")
+    note: str = Field("", max_length=2000)
+
+
+class ArrivalIn(Schema):
+    outcome: str = Field(description=", ".join(o.value for o in alerting.DOOR_OUTCOMES))
+    note: str = Field("", max_length=2000)
+
+
+@router.post("/alerts/{alert_id}/dispatch", response=AlertOut)
+def dispatch_alert(request: HttpRequest, alert_id: Id, body: DispatchIn) -> dict[str, Any]:
+    """Someone is sent up to the door (the property office, or a worker)."""
+    alert = alerting.dispatch_to_door(request.user, _one(request, alert_id), body.sent, body.note)
+    return _out(alert)
+
+
+@router.post("/alerts/{alert_id}/arrive", response=AlertOut)
+def arrive_alert(request: HttpRequest, alert_id: Id, body: ArrivalIn) -> dict[str, Any]:
+    """Someone stood at the door, and found this."""
+    alert = alerting.record_arrival(request.user, _one(request, alert_id), body.outcome, body.note)
+    return _out(alert)
 
 
 @router.post("/alerts/{alert_id}/comment", response={201: EntryOut})

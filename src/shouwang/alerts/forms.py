@@ -198,3 +198,35 @@ class SuppressionForm(forms.Form):
     ends_at = MomentField(
         label=_("Until"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL]
     )
+
+
+class DispatchForm(forms.Form):
+    """The property office (or a worker) sends someone up to the door."""
+
+    sent = forms.CharField(
+        label=_("Who goes to the door"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"data-testid": "dispatch-sent", "autocomplete": "off"}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "data-testid": "dispatch-note"}),
+    )
+
+
+class ArrivalForm(forms.Form):
+    """Someone stood at the door: what they found."""
+
+    outcome = forms.ChoiceField(
+        label=_("Found at the door"),
+        choices=[(o.value, o.label) for o in Outcome if o != Outcome.CLEARED],
+        widget=forms.Select(attrs={"data-testid": "arrival-outcome"}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "data-testid": "arrival-note"}),
+    )

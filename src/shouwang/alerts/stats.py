@@ -1,13 +1,18 @@
-"""How quickly alerts are handled: time to acknowledge and to resolve (median and p90) per
-community and per worker, and counts per kind and per outcome, over a period.
+"""How quickly alerts are handled: time to acknowledge, to call the resident, to a person at
+the door (上门) and to resolve (median and p90) per community, per compound and per worker, and
+counts per kind and per outcome, over a period.
+
+Time to call runs from the opening to the first call made through the alert; time to the door
+to the arrival recorded on it (`alerting.record_call`, `alerting.record_arrival`).
 
 A period holds the alerts *opened* in it. Time to acknowledge counts every alert a person
 acknowledged (resolving without acknowledging first counts as acknowledging then); time to
 resolve counts the alerts a person resolved. Alerts the system cleared by itself (a sensor back
 online) appear under their outcome but not in the timings: nobody handled them.
 
-Three queries whatever the number of alerts: the alerts' few columns, the communities above
-them, the workers' names. The caller scopes the queryset (`Alert.objects.visible_to(user)`).
+Four queries whatever the number of alerts: the alerts' few columns, the communities and the
+compounds above them, the workers' names. The caller scopes the queryset
+(`Alert.objects.visible_to(user)`).
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ class Group:
     alerts: int = 0
     acknowledge: Timing = field(default_factory=Timing)
     resolve: Timing = field(default_factory=Timing)
+    call: Timing = field(default_factory=Timing)
+    door: Timing = field(default_factory=Timing)
 
 
 @dataclass
@@ -101,9 +108,12 @@ class Measures:
     end: datetime
     total: int = 0
     communities: list[Group] = field(default_factory=list)
+    compounds: list[Group] = field(default_factory=list)
     workers: list[Group] = field(default_factory=list)
     acknowledge: Timing = field(default_factory=Timing)
     resolve: Timing = field(default_factory=Timing)
+    call: Timing = field(default_factory=Timing)
+    door: Timing = field(default_factory=Timing)
     by_kind: Counter[str] = field(default_factory=Counter)
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_severity: Counter[int] = field(default_factory=Counter)
@@ -130,11 +140,16 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _communities(paths: Iterable[str]) -> dict[str, Area]:
+def _areas_above(paths: Iterable[str], kind: int) -> dict[str, Area]:
+    """The areas of `kind` at or above the given paths, by path: one query."""
     prefixes = {p[:end] for p in paths for end in range(STEP, len(p) + 1, STEP)}
     if not prefixes:
         return {}
-    return {a.path: a for a in Area.objects.filter(path__in=prefixes, kind=AreaKind.COMMUNITY)}
+    return {a.path: a for a in Area.objects.filter(path__in=prefixes, kind=kind)}
+
+
+def _communities(paths: Iterable[str]) -> dict[str, Area]:
+    return _areas_above(paths, AreaKind.COMMUNITY)
 
 
 def _community_of(path: str, communities: dict[str, Area]) -> Area | None:
@@ -161,11 +176,16 @@ def measure(alerts: QuerySet[Alert], start: datetime, end: datetime) -> Measures
             "resolved_at",
             "resolved_by",
             "outcome",
+            "called_at",
+            "arrived_at",
         )
     )
     result = Measures(start=start, end=end, total=len(rows))
-    communities = _communities(r[0] for r in rows if r[0])
+    paths = {r[0] for r in rows if r[0]}
+    communities = _communities(paths)
+    compounds = _areas_above(paths, AreaKind.COMPOUND)
     by_community: dict[int | str, Group] = {}
+    by_compound: dict[int | str, Group] = {}
     by_worker: dict[int, Group] = {}
 
     def worker(user_id: int) -> Group:
@@ -182,6 +202,8 @@ def measure(alerts: QuerySet[Alert], start: datetime, end: datetime) -> Measures
         resolved,
         resolved_by,
         outcome,
+        called,
+        arrived,
     ) in rows:
         result.by_kind[kind] += 1
         result.by_severity[severity] += 1
@@ -194,10 +216,22 @@ def measure(alerts: QuerySet[Alert], start: datetime, end: datetime) -> Measures
             key, Group(key=key, name=community.name if community is not None else "")
         )
         group.alerts += 1
+        compound = _community_of(path or "", compounds)
+        ckey: int | str = compound.pk if compound is not None else ""
+        place = by_compound.setdefault(
+            ckey, Group(key=ckey, name=compound.name if compound is not None else "")
+        )
+        place.alerts += 1
+        for timing in (result.call, group.call, place.call):
+            timing.add(opened, called)
+        for timing in (result.door, group.door, place.door):
+            timing.add(opened, arrived)
         if acked is not None and acked_by is not None:
+            place.acknowledge.add(opened, acked)
             for timing in (result.acknowledge, group.acknowledge, worker(acked_by).acknowledge):
                 timing.add(opened, acked)
         if resolved is not None and resolved_by is not None and status == AlertStatus.RESOLVED:
+            place.resolve.add(opened, resolved)
             for timing in (result.resolve, group.resolve, worker(resolved_by).resolve):
                 timing.add(opened, resolved)
         if acked_by is not None:
@@ -209,6 +243,7 @@ def measure(alerts: QuerySet[Alert], start: datetime, end: datetime) -> Measures
         for user_id, group in by_worker.items():
             group.name = names.get(user_id, str(user_id))
     result.communities = sorted(by_community.values(), key=lambda g: (g.name == "", g.name))
+    result.compounds = sorted(by_compound.values(), key=lambda g: (g.name == "", g.name))
     result.workers = sorted(by_worker.values(), key=lambda g: g.name)
     return result
 
@@ -235,6 +270,8 @@ def daily_summary(day: date, area: Area | None) -> dict[str, Any]:
         "by_outcome": dict(found.by_outcome.most_common()),
         "by_severity": {severities.get(s, str(s)): n for s, n in sorted(found.by_severity.items())},
         "time_to_acknowledge": found.acknowledge.as_dict(),
+        "time_to_call": found.call.as_dict(),
+        "time_to_door": found.door.as_dict(),
         "time_to_resolve": found.resolve.as_dict(),
         "communities": [
             {
@@ -242,8 +279,93 @@ def daily_summary(day: date, area: Area | None) -> dict[str, Any]:
                 "name": g.name,
                 "alerts": g.alerts,
                 "time_to_acknowledge": g.acknowledge.as_dict(),
+                "time_to_call": g.call.as_dict(),
+                "time_to_door": g.door.as_dict(),
                 "time_to_resolve": g.resolve.as_dict(),
             }
             for g in found.communities
         ],
     }
+
+
+def group_dict(group: Group) -> dict[str, Any]:
+    """One row of a measures table as plain data (API, export)."""
+    return {
+        "area_id": group.key or None,
+        "name": group.name,
+        "alerts": group.alerts,
+        "time_to_acknowledge": group.acknowledge.as_dict(),
+        "time_to_call": group.call.as_dict(),
+        "time_to_door": group.door.as_dict(),
+        "time_to_resolve": group.resolve.as_dict(),
+    }
+
+
+def as_dict(found: Measures) -> dict[str, Any]:
+    """The measures of a period as plain data for the API."""
+    return {
+        "start": found.start.isoformat(),
+        "end": found.end.isoformat(),
+        "alerts": found.total,
+        "time_to_acknowledge": found.acknowledge.as_dict(),
+        "time_to_call": found.call.as_dict(),
+        "time_to_door": found.door.as_dict(),
+        "time_to_resolve": found.resolve.as_dict(),
+        "communities": [group_dict(g) for g in found.communities],
+        "compounds": [group_dict(g) for g in found.compounds],
+        "by_kind": dict(found.by_kind.most_common()),
+        "by_outcome": dict(found.by_outcome.most_common()),
+    }
+
+
+def workbook(found: Measures, stamp: str) -> bytes:
+    """The measures as an .xlsx: one sheet per community, one per compound. Seconds, so a
+    spreadsheet can compute with them; the stamp says who exported it and when."""
+    from io import BytesIO
+
+    from django.utils.translation import gettext as _
+    from openpyxl import Workbook
+
+    book = Workbook()
+    header = [
+        _("Area"),
+        _("Alerts"),
+        _("Acknowledge: median (s)"),
+        _("Acknowledge: p90 (s)"),
+        _("Call: median (s)"),
+        _("Call: p90 (s)"),
+        _("At the door: median (s)"),
+        _("At the door: p90 (s)"),
+        _("Resolve: median (s)"),
+        _("Resolve: p90 (s)"),
+    ]
+    sheets = [(_("Per community"), found.communities), (_("Per compound"), found.compounds)]
+    for index, (title, groups) in enumerate(sheets):
+        sheet = book.active if index == 0 else book.create_sheet()
+        assert sheet is not None  # noqa: S101 - a new workbook has its first sheet
+        sheet.title = title[:31]
+        sheet.append([stamp])
+        sheet.append(header)
+        for g in [
+            *groups,
+            Group(
+                key="",
+                name=_("All"),
+                alerts=found.total,
+                acknowledge=found.acknowledge,
+                resolve=found.resolve,
+                call=found.call,
+                door=found.door,
+            ),
+        ]:
+            row: list[Any] = [g.name or "—", g.alerts]
+            for timing in (g.acknowledge, g.call, g.door, g.resolve):
+                row += [_round(timing.median), _round(timing.p90)]
+            sheet.append(row)
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)

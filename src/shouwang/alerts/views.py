@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import (
     Http404,
@@ -40,9 +41,11 @@ from shouwang.alerts import bus, rules, stats
 from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.forms import (
     ACTIVE,
+    ArrivalForm,
     AssignForm,
     BoardFilterForm,
     CommentForm,
+    DispatchForm,
     PeriodForm,
     ResolveForm,
     SuppressionForm,
@@ -50,9 +53,17 @@ from shouwang.alerts.forms import (
     filter_alerts,
     status_label,
 )
-from shouwang.alerts.models import Alert, AlertStatus, Severity, SuppressionWindow
+from shouwang.alerts.models import (
+    Alert,
+    AlertEntry,
+    AlertStatus,
+    Outcome,
+    Severity,
+    SuppressionWindow,
+    kinds_visible_to,
+)
 from shouwang.alerts.services import alerting, suppression
-from shouwang.core import roles
+from shouwang.core import audit, roles
 from shouwang.core.models import Area, AreaKind, Household, Person, User
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require, require_visible_choices
@@ -240,8 +251,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/board.html", context)
 
 
-@require_GET
-def stats_page(request: HttpRequest) -> HttpResponse:
+def _period_measures(request: HttpRequest) -> tuple[PeriodForm, stats.Measures]:
     queryset: QuerySet[Alert] = _visible(request.user)
     form = PeriodForm(request.GET, user=request.user)
     since, until = form.period()
@@ -251,11 +261,55 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         area = get_visible(request.user, Area, community)
         queryset = queryset.filter(area__path__startswith=area.path)
     start, end = stats.day_bounds(since)[0], stats.day_bounds(until)[1]
+    return form, stats.measure(queryset, start, end)
+
+
+@require_GET
+def stats_page(request: HttpRequest) -> HttpResponse:
+    form, measures = _period_measures(request)
+    since, until = form.period()
+    query = request.GET.urlencode()
     return render(
         request,
         "alerts/stats.html",
-        {"form": form, "m": stats.measure(queryset, start, end), "since": since, "until": until},
+        {
+            "form": form,
+            "m": measures,
+            "since": since,
+            "until": until,
+            "query": query,
+            "tables": [
+                (_("Per community"), measures.communities, "per-community"),
+                (_("Per compound"), measures.compounds, "per-compound"),
+            ],
+        },
     )
+
+
+@require_GET
+def stats_export(request: HttpRequest) -> HttpResponse:
+    """The measures of the period as an Excel file (times in seconds), audited."""
+    form, measures = _period_measures(request)
+    since, until = form.period()
+    now = timezone.localtime()
+    stamp = _("Exported by %(who)s at %(when)s") % {
+        "who": request.user,
+        "when": now.strftime("%Y-%m-%d %H:%M"),
+    }
+    with transaction.atomic():
+        audit.record(
+            "alerts.stats_export",
+            actor=request.user,
+            details={"since": since.isoformat(), "until": until.isoformat()},
+        )
+    response = HttpResponse(
+        stats.workbook(measures, stamp),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"alert-measures-{since:%Y%m%d}-{until:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def colleagues(alert: Alert) -> QuerySet[User]:
@@ -277,6 +331,15 @@ def _residents(alert: Alert) -> list[Person]:
     return list(Person.objects.filter(household_id=alert.household_id).order_by("pk"))
 
 
+def _timeline(alert: Alert) -> list[AlertEntry]:
+    entries = list(alert.entries.select_related("actor"))
+    outcomes = dict(Outcome.choices)
+    for entry in entries:
+        # What was found at the door, in words (the entry keeps the code).
+        entry.arrival_label = str(outcomes.get(str(entry.data.get("outcome", "")), ""))  # type: ignore[attr-defined]
+    return entries
+
+
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, alert_perms.VIEW_ALERTS)
@@ -296,6 +359,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     names = area_service.ancestor_names([alert.area] if alert.area is not None else [])
     can_handle = request.user.has_perm(alert_perms.HANDLE_ALERTS)
     can_call = request.user.has_perm(roles.REVEAL)
+    to_the_door = (
+        request.user.has_perm(alert_perms.VISIT_DOOR)
+        and alert.status != AlertStatus.RESOLVED
+        and alert.arrived_at is None
+    )
     return render(
         request,
         "alerts/detail.html",
@@ -308,7 +376,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if alert.area is not None
                 else ""
             ),
-            "entries": list(alert.entries.select_related("actor")),
+            "entries": _timeline(alert),
             "residents": _residents(alert),
             "windows": _windows(alert.household) if alert.household else [],
             "can_handle": can_handle,
@@ -320,6 +388,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if can_handle and alert.status != AlertStatus.RESOLVED
                 else None
             ),
+            "dispatch_form": DispatchForm() if to_the_door else None,
+            "arrival_form": ArrivalForm() if to_the_door else None,
             "config": console_config(request),
         },
     )
@@ -412,9 +482,42 @@ def call(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not phone:
         return _refused(request, alert, [_("No phone number on file for this resident.")])
+    alerting.record_call(request.user, alert, person)  # the alert's "time to call"
     if _wants_json(request):
         return JsonResponse({"tel": phone, "name": person.masked_name})
     return render(request, "alerts/call.html", {"alert": alert, "person": person, "phone": phone})
+
+
+@require_POST
+def dispatch_to_door(request: HttpRequest, pk: int) -> HttpResponse:
+    """The property office (or a worker) sends someone up to the door."""
+    alert = _alert_for_action(request, pk)
+    form = DispatchForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, alert, [_("Say who goes to the door.")])
+    try:
+        alert = alerting.dispatch_to_door(
+            request.user, alert, form.cleaned_data["sent"], form.cleaned_data["note"]
+        )
+    except ValidationError as exc:
+        return _refused(request, alert, _messages_of(exc))
+    return _done(request, alert, "dispatched", _("On the way to the door."))
+
+
+@require_POST
+def arrive(request: HttpRequest, pk: int) -> HttpResponse:
+    """Someone stood at the door: record it with what they found."""
+    alert = _alert_for_action(request, pk)
+    form = ArrivalForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, alert, [_("Choose what was found at the door.")])
+    try:
+        alert = alerting.record_arrival(
+            request.user, alert, form.cleaned_data["outcome"], form.cleaned_data["note"]
+        )
+    except ValidationError as exc:
+        return _refused(request, alert, _messages_of(exc))
+    return _done(request, alert, "arrived", _("Arrival at the door recorded."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -505,6 +608,7 @@ def _snapshot(user: Any) -> list[dict[str, Any]]:
 async def _events(user: Any, resumed: bool) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STREAM_SECONDS
+    seen = kinds_visible_to(user)  # the property office hears of door alerts only
     async with bus.subscription() as queue:
         # Subscribed before the snapshot is read: nothing falls between the two.
         yield f"retry: {RETRY_MS}\n\n"
@@ -520,7 +624,11 @@ async def _events(user: Any, resumed: bool) -> AsyncIterator[str]:
             if kind == "resync":  # the broker connection came back: we may have missed some
                 snapshot = await sync_to_async(_snapshot)(user)
                 yield _sse("snapshot", {"alerts": snapshot, "resumed": True}, _event_id())
-            elif kind == "alert" and user_covers_area(user, str(payload.get("area_path", ""))):
+            elif (
+                kind == "alert"
+                and user_covers_area(user, str(payload.get("area_path", "")))
+                and (seen is None or payload.get("kind") in seen)
+            ):
                 yield _sse("alert", payload, _event_id())
 
 

@@ -181,7 +181,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def _seed_guard(street: Area) -> str:
-    """A gate guard at the first compound (added to an older demo that lacks one)."""
+    """A gate guard and a property office at the first compound (added to an older demo that
+    lacks them)."""
     compound = (
         Area.objects.filter(path__startswith=street.path, kind=AreaKind.COMPOUND)
         .order_by("path")
@@ -191,4 +192,7 @@ def _seed_guard(street: Area) -> str:
         return ""
     if not User.objects.filter(username="guard").exists():
         create_staff(None, "guard", DEMO_PASSWORD, Role.GATE_GUARD, [compound], "门岗值班")
+    # The same compound's property office, sent to the door when a door alert fires (上门).
+    if not User.objects.filter(username="property").exists():
+        create_staff(None, "property", DEMO_PASSWORD, Role.PROPERTY_OFFICE, [compound], "物业值班")
     return str(compound.name)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from shouwang.alerts.models import Alert, Channel, Delivery, Subscription
+from shouwang.alerts.models import Alert, Channel, Delivery, Subscription, kinds_visible_to
 from shouwang.alerts.notify import channels, conf, fast, messages, recipients, trace
 from shouwang.core.scoping import user_covers_area
 
@@ -47,6 +47,10 @@ def plan(alert: Alert, reason: str) -> Planned:
         if subscription.user is not None and not (
             subscription.user.is_active and user_covers_area(subscription.user, path)
         ):
+            continue
+        # A staff member hears only of the kinds they may see (the property office: doors).
+        seen = kinds_visible_to(subscription.user) if subscription.user is not None else None
+        if seen is not None and alert.kind not in seen:
             continue
         by_id[subscription.channel_id] = subscription.channel
         deliveries.setdefault(

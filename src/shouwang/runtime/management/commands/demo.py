@@ -55,6 +55,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} community worker of {community}")
         if town.guard_compound:
             self.stdout.write(f"  guard    gate guard of {town.guard_compound} (the gate page)")
+            self.stdout.write(
+                f"  property property office of {town.guard_compound} (its door alerts, 上门)"
+            )
         self.stdout.write(
             f"Door sensors: {len(town.sensors)} installed, {town.sensors_in_stock} in stock; "
             f"the demo gateway's ingest key (generic adapter) is in {town.ingest_key_file}"
