@@ -604,3 +604,41 @@ def test_two_web_processes_over_redis_both_push_every_alert(tmp_path: Path) -> N
     """SQLite shared by two processes (WAL) and Redis between them."""
     _need(6379, "Redis")
     _serve_two(_env(tmp_path, SHOUWANG_REDIS_URL=REDIS_URL), tmp_path)
+
+
+def test_the_property_office_hears_its_door_alerts_live_and_nothing_else(
+    town: Town, quarantine: Watch, door: Door, django_capture_on_commit_callbacks: Any
+) -> None:
+    from shouwang.core.models import Role
+    from shouwang.core.services.staff import create_staff
+
+    office = create_staff(None, "wuye", "pw-wuye-1234", Role.PROPERTY_OFFICE, [town.east_compound])
+
+    def fever_then_door() -> Alert:
+        with django_capture_on_commit_callbacks(execute=True):
+            alerting.raise_alert(
+                Trigger(
+                    kind="fever",
+                    subject=f"person:{town.east_person.pk}",
+                    at=T0,
+                    title="发热",
+                    area=town.east_unit,
+                    severity=Severity.CRITICAL,
+                    person=town.east_person,
+                )
+            )
+            _west_alert(town)
+            door("open", T0)
+        return Alert.objects.get(kind="quarantine_door_open", household=town.east_home)
+
+    async def scenario() -> None:
+        stream = await open_stream(office)
+        assert (await stream.event("snapshot"))["alerts"] == []
+        door_alert = await sync_to_async(fever_then_door)()
+        # The resident's fever and the other compound's door were never sent to it.
+        heard = await stream.event("alert")
+        assert (heard["id"], heard["kind"]) == (door_alert.pk, "quarantine_door_open")
+        await stream.close()
+
+    run(scenario)
+    assert bus.subscriber_count() == 0

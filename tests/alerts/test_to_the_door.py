@@ -214,3 +214,36 @@ def test_measures_give_time_to_call_and_to_the_door_per_community_and_compound(
     compound_rows = {r[0]: r for r in rows[2:]}
     assert compound_rows["东风花园"][6] == 600.0  # at the door: median (s)
     assert AuditLog.objects.filter(action="alerts.stats_export", actor=town.town_operator).exists()
+
+
+def test_the_api_dispatches_and_records_the_arrival(
+    town: Town, property_office: User, clock: time_machine.Coordinates
+) -> None:
+    alert = _alert(town)
+    elsewhere = _alert(town, west=True)
+    client = login(property_office)
+    url = f"/api/v1/alerts/{alert.pk}"
+    sent = client.post(f"{url}/dispatch", {"sent": "王师傅"}, content_type="application/json")
+    assert sent.status_code == 200
+    assert sent.json()["status"] == "acknowledged"
+    gone = client.post(
+        f"/api/v1/alerts/{elsewhere.pk}/dispatch",
+        {"sent": "王师傅"},
+        content_type="application/json",
+    )
+    assert gone.status_code == 404
+    wrong = client.post(f"{url}/arrive", {"outcome": "teleported"}, content_type="application/json")
+    assert wrong.status_code in (400, 422)
+    clock.shift(timedelta(minutes=4))
+    done = client.post(f"{url}/arrive", {"outcome": "visited"}, content_type="application/json")
+    assert done.status_code == 200
+    alert.refresh_from_db()
+    assert (alert.arrival_outcome, alert.arrived_at) == ("visited", T0 + timedelta(minutes=4))
+    # The guard has no business at the door: 403 before any lookup.
+    guard = login(town.gate_guard)
+    assert (
+        guard.post(
+            f"{url}/arrive", {"outcome": "visited"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
