@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -60,7 +60,7 @@ def _fast_password_hashing(settings: Any) -> None:
 def _first_attempts_by_the_sender_only(settings: Any) -> None:
     # Most tests drive the general sender in their own thread (`sender.run_due()`); the tests
     # of the fast first attempt (tests/alerts/test_notify_fast.py) turn it on themselves.
-    settings.NOTIFY_FAST = False
+    settings.NOTIFY = replace(settings.NOTIFY, fast=False)
 
 
 @pytest.fixture

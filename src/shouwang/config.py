@@ -1,8 +1,11 @@
 """Configuration read from the environment, and the secrets kept under `var/`.
 
-Everything an operator may set is an environment variable named SHOUWANG_*; the README has the
-table. Secrets that are not given are generated on first run into files readable only by the
-owner (0600), so a fresh checkout works and no secret ever sits in the repo or the database.
+Everything an operator may set is an environment variable named SHOUWANG_*; the README has
+the table. `settings.py` is the only reader: it reads every variable once, at start-up, into
+plain settings and into one typed object per subsystem (`NotifyConfig`, `LiveBusConfig`,
+`MqttConfig`); code asks `django.conf.settings`, never the environment. Secrets that are not
+given are generated on first run into files readable only by the owner (0600), so a fresh
+checkout works and no secret ever sits in the repo or the database.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import contextlib
 import json
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
-def env(name: str, default: str = "") -> str:
-    return os.environ.get(f"SHOUWANG_{name}", default)
+def env(name: str, default: str = "", environ: Mapping[str, str] = os.environ) -> str:
+    return environ.get(f"SHOUWANG_{name}", default)
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -80,3 +85,72 @@ def data_keys() -> dict[str, Any]:
         )
     keys: dict[str, Any] = json.loads(text)
     return keys
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Notification delivery (`alerts.notify`): SHOUWANG_BASE_URL (links in messages),
+    SHOUWANG_NOTIFY_MAX_ATTEMPTS, SHOUWANG_NOTIFY_THREADS, SHOUWANG_NOTIFY_BASE_URL_OVERRIDES
+    (JSON: a vendor's origin → another one, e.g. a local receiver in tests or a gateway),
+    SHOUWANG_NOTIFY_TRACE_FILE (first attempts' step timings, for benches) and
+    SHOUWANG_NOTIFY_FAST (first attempts at once after commit; on unless 0/false/no/off)."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    max_attempts: int = 10
+    threads: int = 4
+    base_url_overrides: dict[str, str] = field(default_factory=dict)
+    trace_file: str = ""
+    fast: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> NotifyConfig:
+        overrides = env("NOTIFY_BASE_URL_OVERRIDES", "", environ).strip()
+        return cls(
+            base_url=env("BASE_URL", cls.base_url, environ).rstrip("/"),
+            max_attempts=max(1, int(env("NOTIFY_MAX_ATTEMPTS", "10", environ))),
+            threads=max(1, int(env("NOTIFY_THREADS", "4", environ))),
+            base_url_overrides={
+                str(k).rstrip("/"): str(v).rstrip("/")
+                for k, v in dict(json.loads(overrides) if overrides else {}).items()
+            },
+            trace_file=env("NOTIFY_TRACE_FILE", "", environ),
+            fast=env("NOTIFY_FAST", "1", environ).strip().lower()
+            not in ("0", "false", "no", "off"),
+        )
+
+
+@dataclass(frozen=True)
+class LiveBusConfig:
+    """The live bus between processes (`alerts.bus_backends`): Redis when SHOUWANG_REDIS_URL
+    is set, else PostgreSQL's LISTEN/NOTIFY on a PostgreSQL database, else in-process only.
+    SHOUWANG_LIVE_BUS_CHANNEL names another channel (two installations sharing one Redis)."""
+
+    redis_url: str = ""
+    channel: str = "shouwang_alerts"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> LiveBusConfig:
+        return cls(
+            redis_url=env("REDIS_URL", "", environ),
+            channel=env("LIVE_BUS_CHANNEL", "", environ) or cls.channel,
+        )
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """The MQTT bridge's variables as given (SHOUWANG_MQTT_URL, _TOPICS, _CLIENT_ID,
+    _SHARE_GROUP, _BATCH_MAX, _SESSION_EXPIRY); `devices.mqtt_bridge.config` checks them and
+    says what is wrong. An empty `url`: this installation talks to no broker."""
+
+    url: str = ""
+    topics: str = ""
+    client_id: str = ""
+    share_group: str = ""
+    batch_max: str = ""
+    session_expiry: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> MqttConfig:
+        return cls(
+            **{name: env(f"MQTT_{name.upper()}", "", environ) for name in cls.__dataclass_fields__}
+        )

@@ -202,6 +202,10 @@ DEAD_LETTER_MAX_BYTES = 64 * 1024
 
 # Tasks and periodic jobs (Huey): SQLite file embedded, Redis at scale. Tests run tasks inline.
 REDIS_URL = config.env("REDIS_URL")
+# One typed object per subsystem, read here once (shouwang/config.py says what each holds).
+NOTIFY = config.NotifyConfig.from_env()
+LIVE_BUS = config.LiveBusConfig.from_env()
+MQTT = config.MqttConfig.from_env()
 HUEY: dict[str, Any] = {
     "name": "shouwang",
     "immediate": config.env_flag("TASKS_IMMEDIATE"),
@@ -213,7 +217,6 @@ if REDIS_URL:
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "tasks.sqlite3")}
 
-# MQTT bridge settings (SHOUWANG_MQTT_*) are read in shouwang.devices.mqtt_bridge.
 
 # Test isolation: content types and permissions are recreated after every flush, so the suite's
 # serialized-rollback tests must not restore them on top (mixing both kinds of transactional

@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,11 @@ def test_messages_stay_under_the_notify_limit() -> None:
 
 
 def test_without_redis_or_postgresql_the_bus_stays_in_process(settings: Any) -> None:
-    settings.REDIS_URL = ""
+    settings.LIVE_BUS = replace(settings.LIVE_BUS, redis_url="")
     expected = "postgres" if connection.vendor == "postgresql" else None
     backend = bus_backends.configured()
     assert (backend.name if backend else None) == expected
-    settings.REDIS_URL = REDIS_URL
+    settings.LIVE_BUS = replace(settings.LIVE_BUS, redis_url=REDIS_URL)
     assert bus_backends.configured().name == "redis"  # type: ignore[union-attr]
 
 
@@ -209,8 +210,8 @@ def test_a_notify_from_another_process_reaches_this_processs_console(
     """The whole way in: another process NOTIFYs, this process's listener (started by the
     stream) delivers, the worker's stream sends it."""
     _need_postgresql()
-    settings.LIVE_BUS_CHANNEL = f"test_{uuid.uuid4().hex}"
-    other_process = bus_backends.PostgresBackend("default", settings.LIVE_BUS_CHANNEL)
+    settings.LIVE_BUS = replace(settings.LIVE_BUS, channel=f"test_{uuid.uuid4().hex}")
+    other_process = bus_backends.PostgresBackend("default", settings.LIVE_BUS.channel)
 
     async def scenario() -> None:
         stream = await open_stream(town.east_worker)
@@ -227,9 +228,10 @@ def test_redis_from_another_process_reaches_this_processs_console(
     town: Town, settings: Any
 ) -> None:
     _need(6379, "Redis")
-    settings.REDIS_URL = REDIS_URL
-    settings.LIVE_BUS_CHANNEL = f"test_{uuid.uuid4().hex}"
-    other_process = bus_backends.RedisBackend(REDIS_URL, settings.LIVE_BUS_CHANNEL)
+    settings.LIVE_BUS = replace(
+        settings.LIVE_BUS, redis_url=REDIS_URL, channel=f"test_{uuid.uuid4().hex}"
+    )
+    other_process = bus_backends.RedisBackend(REDIS_URL, settings.LIVE_BUS.channel)
 
     async def scenario() -> None:
         stream = await open_stream(town.east_worker)

@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -173,12 +173,15 @@ def receiver(settings: Any) -> Iterator[Receiver]:
     made.start()
     # apprise's bot plugins have their vendors' hosts built in; this setting points the
     # plugin instances we make at the local receiver instead (see notify/conf.py).
-    settings.NOTIFY_BASE_URL_OVERRIDES = {
-        "https://qyapi.weixin.qq.com": made.url,
-        "https://oapi.dingtalk.com": made.url,
-        "https://open.feishu.cn": made.url,
-    }
-    settings.BASE_URL = BASE
+    settings.NOTIFY = replace(
+        settings.NOTIFY,
+        base_url=BASE,
+        base_url_overrides={
+            "https://qyapi.weixin.qq.com": made.url,
+            "https://oapi.dingtalk.com": made.url,
+            "https://open.feishu.cn": made.url,
+        },
+    )
     yield made
     if made.server is not None:
         made.down()
@@ -671,7 +674,7 @@ def test_permanent_refusal_fails_at_once_with_the_error(
 def test_too_many_attempts_fail_the_delivery(
     town: Town, quarantine: Any, door: Door, receiver: Receiver, settings: Any
 ) -> None:
-    settings.NOTIFY_MAX_ATTEMPTS = 3
+    settings.NOTIFY = replace(settings.NOTIFY, max_attempts=3)
     start = datetime(2026, 3, 2, 2, 0, 5, tzinfo=UTC)
     bot(town, receiver)
     receiver.default = (503, b"unavailable")

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fast_on(settings: Any) -> Iterator[None]:
-    settings.NOTIFY_FAST = True
+    settings.NOTIFY = replace(settings.NOTIFY, fast=True)
     yield
     fast.runtime.wait_idle(10)
     fast.runtime.stop()

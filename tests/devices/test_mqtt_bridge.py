@@ -39,6 +39,7 @@ from django.db import DataError, OperationalError, connections
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from shouwang.config import MqttConfig
 from shouwang.devices.adapters.zigbee2mqtt import Zigbee2MqttAdapter
 from shouwang.devices.models import DeadLetter, Device, DeviceEvent
 from shouwang.devices.mqtt_bridge import (
@@ -78,22 +79,17 @@ def test_bad_url_is_refused_with_a_reason(url: str) -> None:
         parse_url(url)
 
 
-def test_topics_and_share_group_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOUWANG_MQTT_URL", "mqtt://127.0.0.1")
-    monkeypatch.delenv("SHOUWANG_MQTT_TOPICS", raising=False)
-    monkeypatch.delenv("SHOUWANG_MQTT_CLIENT_ID", raising=False)
-    monkeypatch.delenv("SHOUWANG_MQTT_BATCH_MAX", raising=False)
-    monkeypatch.setenv("SHOUWANG_MQTT_SHARE_GROUP", "ingest")
-    settings = BridgeSettings.from_env()
+def test_topics_and_share_group_from_the_environment() -> None:
+    environ = {"SHOUWANG_MQTT_URL": "mqtt://127.0.0.1", "SHOUWANG_MQTT_SHARE_GROUP": "ingest"}
+    settings = BridgeSettings.from_env(MqttConfig.from_env(environ))
     assert settings.subscriptions() == [
         "$share/ingest/zigbee2mqtt/#",
         "$share/ingest/application/+/device/+/event/+",
         "$share/ingest/shouwang/generic/#",
     ]
     assert (settings.client_id, settings.batch_max) == ("shouwang-ingest", 500)
-    monkeypatch.setenv("SHOUWANG_MQTT_BATCH_MAX", "0")
     with pytest.raises(ImproperlyConfigured, match="BATCH_MAX"):
-        BridgeSettings.from_env()
+        BridgeSettings.from_env(MqttConfig.from_env({**environ, "SHOUWANG_MQTT_BATCH_MAX": "0"}))
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 Which one is configuration, not code: Redis when SHOUWANG_REDIS_URL is set, else PostgreSQL's
 own LISTEN/NOTIFY when the database is PostgreSQL, else none (the embedded shape is one process,
 and the in-process fan-out in `bus` is all there is). The channel is "shouwang_alerts" unless
-settings.LIVE_BUS_CHANNEL names another (two installations sharing one Redis, or tests).
+settings.LIVE_BUS.channel (SHOUWANG_LIVE_BUS_CHANNEL) names another (two installations sharing one
+Redis, or tests).
 
 A message is one JSON text: {"o": <origin>, "p": <payload>}. The origin names the process that
 published it; that process has already delivered it to its own consoles, so its listener skips
@@ -31,6 +32,8 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connections
+
+from shouwang.config import LiveBusConfig
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +203,8 @@ _backends: dict[tuple[str, str, str], Backend] = {}
 
 def configured() -> Backend | None:
     """The cross-process backend this deployment uses, or None for in-process only."""
-    redis_url = str(getattr(settings, "REDIS_URL", "") or "")
-    channel = str(getattr(settings, "LIVE_BUS_CHANNEL", "") or CHANNEL)
+    live_bus: LiveBusConfig = settings.LIVE_BUS
+    redis_url, channel = live_bus.redis_url, live_bus.channel
     if redis_url:
         key = ("redis", redis_url, channel)
     elif connections["default"].vendor == "postgresql":

@@ -1,4 +1,5 @@
-"""The bridge's configuration: SHOUWANG_MQTT_* read and checked once, into `BridgeSettings`.
+"""The bridge's configuration: SHOUWANG_MQTT_* (read once into `settings.MQTT`, a
+`config.MqttConfig`) checked into `BridgeSettings`.
 
 SHOUWANG_MQTT_URL, SHOUWANG_MQTT_TOPICS (adapter=filter pairs), SHOUWANG_MQTT_CLIENT_ID,
 SHOUWANG_MQTT_SHARE_GROUP, SHOUWANG_MQTT_BATCH_MAX, SHOUWANG_MQTT_SESSION_EXPIRY (README).
@@ -12,9 +13,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from shouwang.config import env
+from shouwang.config import MqttConfig
 from shouwang.devices.adapters import ADAPTERS, MqttAdapter
 from shouwang.devices.adapters.zigbee2mqtt import Zigbee2MqttAdapter
 
@@ -58,8 +60,10 @@ class BridgeSettings:
     retry_max: float = 30.0
 
     @classmethod
-    def from_env(cls) -> BridgeSettings:
-        url = env("MQTT_URL")
+    def from_env(cls, given: MqttConfig | None = None) -> BridgeSettings:
+        """From `settings.MQTT` (or the given variables), every mistake explained."""
+        given = given or _mqtt()
+        url = given.url
         if not url:
             raise ImproperlyConfigured(
                 "SHOUWANG_MQTT_URL is not set; e.g. mqtt://127.0.0.1:1883 or "
@@ -67,11 +71,13 @@ class BridgeSettings:
             )
         return replace(
             parse_url(url),
-            routes=parse_topics(env("MQTT_TOPICS") or DEFAULT_TOPICS),
-            client_id=_client_id(env("MQTT_CLIENT_ID", DEFAULT_CLIENT_ID)),
-            share_group=_share_group(env("MQTT_SHARE_GROUP")),
-            batch_max=_positive_int("MQTT_BATCH_MAX", DEFAULT_BATCH_MAX),
-            session_expiry=_positive_int("MQTT_SESSION_EXPIRY", DEFAULT_SESSION_EXPIRY),
+            routes=parse_topics(given.topics or DEFAULT_TOPICS),
+            client_id=_client_id(given.client_id or DEFAULT_CLIENT_ID),
+            share_group=_share_group(given.share_group),
+            batch_max=_positive_int("MQTT_BATCH_MAX", given.batch_max, DEFAULT_BATCH_MAX),
+            session_expiry=_positive_int(
+                "MQTT_SESSION_EXPIRY", given.session_expiry, DEFAULT_SESSION_EXPIRY
+            ),
         )
 
     def subscriptions(self) -> list[str]:
@@ -85,9 +91,14 @@ class BridgeSettings:
         return f"{scheme}://{user}{self.host}:{self.port} as {self.client_id!r}"
 
 
+def _mqtt() -> MqttConfig:
+    given: MqttConfig = settings.MQTT
+    return given
+
+
 def configured() -> bool:
     """Whether this installation talks to a broker at all (SHOUWANG_MQTT_URL is set)."""
-    return bool(env("MQTT_URL"))
+    return bool(_mqtt().url)
 
 
 def parse_url(url: str) -> BridgeSettings:
@@ -181,8 +192,7 @@ def _share_group(value: str) -> str:
     return value
 
 
-def _positive_int(name: str, default: int) -> int:
-    text = env(name)
+def _positive_int(name: str, text: str, default: int) -> int:
     if not text:
         return default
     try:

@@ -12,10 +12,10 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from shouwang import config
 from shouwang.core import audit
 from shouwang.core.demo import DEMO_PASSWORD, DemoTown, seed_demo_town
 
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         )
 
         target = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
-        mqtt_url = config.env("MQTT_URL")
+        mqtt_url = settings.MQTT.url
         key = town.ingest_key()
         sensors = list(town.sensors)
 

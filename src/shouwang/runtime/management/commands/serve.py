@@ -12,11 +12,11 @@ import gc
 from typing import Any
 
 import uvicorn
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shouwang.config import env
 from shouwang.core.logs import uvicorn_log_config
 from shouwang.runtime.worker import start_embedded
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         gc.collect()
         gc.freeze()
         try:
-            if env("MQTT_URL") and not options["web_only"]:
+            if settings.MQTT.url and not options["web_only"]:
                 self._serve_with_bridge(options)
                 return
             uvicorn.run(
