@@ -1,23 +1,11 @@
-"""Core's tasks: reading and importing large roster files outside the web request."""
+"""Core's tasks: reading and importing large roster files outside the web request.
+
+Defined beside their work in `services/roster_uploads.py`; imported here so that Huey's
+consumer, which loads every app's `tasks` module, knows them.
+"""
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
+from shouwang.core.services.roster_uploads import check_roster_upload, import_roster_upload
 
-from shouwang.core import audit
-
-
-@db_task(retries=0)  # type: ignore[untyped-decorator]
-def check_roster_upload(upload_id: int) -> None:
-    from shouwang.core.services import roster_uploads
-
-    with audit.origin("task"):
-        roster_uploads.check(upload_id)
-
-
-@db_task(retries=0)  # type: ignore[untyped-decorator]
-def import_roster_upload(upload_id: int) -> None:
-    from shouwang.core.services import roster_uploads
-
-    with audit.origin("task"):
-        roster_uploads.apply(upload_id)
+__all__ = ["check_roster_upload", "import_roster_upload"]

@@ -1,7 +1,7 @@
 """Upload → check → preview → confirm → import, with large files read by a task.
 
 A small file is checked while the upload request waits. A large one is checked by a task
-(`core.tasks.check_roster_upload`), which writes how many rows it has read so the page can
+(`check_roster_upload`, a task), which writes how many rows it has read so the page can
 show progress; confirming a large file imports it in a task too. Each step is idempotent: a
 task that runs twice, or after the upload was cancelled, finds the status moved on and does
 nothing. The file is kept encrypted only until it is imported, refused or cancelled (and at
@@ -20,8 +20,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from huey.contrib.djhuey import db_task
 
-from shouwang.core import crypto
+from shouwang.core import audit, crypto
 from shouwang.core.models import Area, RosterUpload, UploadStatus
 from shouwang.core.services import roster
 
@@ -73,9 +74,7 @@ def stage(actor: Any, area: Area, file_name: str, data: bytes) -> RosterUpload:
         check(upload.pk)
         upload.refresh_from_db()
     else:
-        from shouwang.core import tasks
-
-        transaction.on_commit(lambda: tasks.check_roster_upload(upload.pk))
+        transaction.on_commit(lambda: check_roster_upload(upload.pk))
     return upload
 
 
@@ -136,9 +135,7 @@ def confirm(actor: Any, upload: RosterUpload) -> None:
     if upload.size <= INLINE_BYTES:
         apply(upload.pk)
     else:
-        from shouwang.core import tasks
-
-        transaction.on_commit(lambda: tasks.import_roster_upload(upload.pk))
+        transaction.on_commit(lambda: import_roster_upload(upload.pk))
 
 
 def cancel(actor: Any, upload: RosterUpload) -> None:
@@ -162,3 +159,17 @@ def apply(upload_id: int) -> None:
         return
     # Refused now although the preview was clean: the database moved on in between.
     _finish(upload, UploadStatus.DONE if report.ok else UploadStatus.REFUSED, report)
+
+
+# The queued halves of `check` and `apply` for large files. Defined here, beside the work, so
+# that this module and `core.tasks` (which Huey's consumer imports) do not import each other.
+@db_task(retries=0)  # type: ignore[untyped-decorator]
+def check_roster_upload(upload_id: int) -> None:
+    with audit.origin("task"):
+        check(upload_id)
+
+
+@db_task(retries=0)  # type: ignore[untyped-decorator]
+def import_roster_upload(upload_id: int) -> None:
+    with audit.origin("task"):
+        apply(upload_id)
