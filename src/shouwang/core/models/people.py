@@ -36,11 +36,11 @@ class Household(models.Model):
     @property
     def address(self) -> str:
         """The home as written everywhere, e.g. 东风花园 3号楼 2单元501 (see
-        `core.services.areas.household_address`). List pages fill it for all their rows at
+        `core.addresses.household_address`). List pages fill it for all their rows at
         once (`label_households`)."""
         known: str | None = getattr(self, "_address", None)
         if known is None:
-            from shouwang.core.services.areas import ancestor_names, household_address
+            from shouwang.core.addresses import ancestor_names, household_address
 
             known = household_address(self, ancestor_names([self.area]))
             self._address = known
