@@ -817,7 +817,7 @@ def test_ingest_command_runs_until_sigterm(broker: None, var_dir: Path) -> None:
     asyncio.run(_forget(f"test-{prefix}"))
 
 
-def test_ingest_command_needs_a_broker_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SHOUWANG_MQTT_URL", raising=False)
+def test_ingest_command_needs_a_broker_url(settings: Any) -> None:
+    settings.MQTT = MqttConfig()
     with pytest.raises(CommandError, match="SHOUWANG_MQTT_URL"):
         call_command("ingest")
