@@ -32,7 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "treebeard",
-    "axes",
+    "shouwang.core.lockout.LockoutConfig",  # django-axes, with a Chinese name in admin
     "huey.contrib.djhuey",
     "shouwang.core",
     "shouwang.devices",

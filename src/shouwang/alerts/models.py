@@ -379,8 +379,8 @@ class Delivery(models.Model):
     # Who hears it: "" the channel's own recipients (a group, a mailbox, its phone numbers); or
     # a kind registered in `shouwang.alerts.notify.recipients` ("family": the family contacts
     # of the alert's person) with the recipient's id there, looked up when sending.
-    recipient_kind = models.CharField(max_length=10, blank=True, default="")
-    recipient_ref = models.PositiveIntegerField(default=0)
+    recipient_kind = models.CharField(_("recipient kind"), max_length=10, blank=True, default="")
+    recipient_ref = models.PositiveIntegerField(_("recipient"), default=0)
     # opened, occurred, escalated, reminded
     reason = models.CharField(_("reason"), max_length=20)
     status = models.CharField(

@@ -76,10 +76,23 @@ class PersonAdmin(ReadOnlyAdmin):
     """Read-only: residents change through the roster import and the workers' screens, which
     validate, mask and audit; a bare admin form would show and store raw ID numbers."""
 
-    list_display = ["masked_name", "household", "masked_phone"]
+    list_display = ["name_shown", "household", "phone_shown"]
     list_select_related = ["household__area"]
-    fields = ("masked_name", "household", "masked_id_number", "masked_phone", "tags")
+    fields = ("name_shown", "household", "id_number_shown", "phone_shown", "tags")
     readonly_fields = fields
+
+    # Labels for the masked values (a bare property would be labelled in English).
+    @admin.display(description=_("name"))
+    def name_shown(self, person: Person) -> str:
+        return person.masked_name
+
+    @admin.display(description=_("ID number"))
+    def id_number_shown(self, person: Person) -> str:
+        return person.masked_id_number
+
+    @admin.display(description=_("phone number"))
+    def phone_shown(self, person: Person) -> str:
+        return person.masked_phone
 
 
 @admin.register(User)

@@ -96,12 +96,12 @@ class Device(models.Model):
     offline = models.BooleanField(_("offline"), default=False, db_index=True)
     offline_since = models.DateTimeField(_("offline since"), null=True, blank=True)
     # For networks without message ids: the hash of the last message, to drop a redelivery.
-    last_raw_hash = models.CharField(max_length=64, blank=True)
+    last_raw_hash = models.CharField(_("last message hash"), max_length=64, blank=True)
     # MQTT deliveries of keyless messages stored lately (time- and count-bounded), written with
     # the events: a redelivered one (DUP flag) found here is dropped, even after a restart.
     # Fixed-width entries; see devices/services/ingest/redelivery.py.
-    recent_deliveries = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    recent_deliveries = models.TextField(_("recent deliveries"), blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedQuerySet["Device"].as_manager()
 
@@ -218,24 +218,30 @@ class DeadLetter(models.Model):
 
     scope_path = "area__path"
 
-    received_at = models.DateTimeField(db_index=True)
-    adapter = models.CharField(max_length=20)
-    transport = models.CharField(max_length=6)
-    topic = models.CharField(max_length=300, blank=True)
-    reason = models.CharField(max_length=500)
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    adapter = models.CharField(_("adapter"), max_length=20)
+    transport = models.CharField(_("transport"), max_length=6)
+    topic = models.CharField(_("topic"), max_length=300, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
     # Readable text of `body`: invalid UTF-8 and NUL (which PostgreSQL's text refuses) replaced.
-    payload = models.TextField()
+    payload = models.TextField(_("payload"))
     # The bytes exactly as received (up to DEAD_LETTER_MAX_BYTES).
-    body = models.BinaryField(default=b"")
-    source = models.CharField(max_length=100, blank=True)  # ingest key name or client address
+    body = models.BinaryField(_("bytes received"), default=b"")
+    # ingest key name or client address
+    source = models.CharField(_("source"), max_length=100, blank=True)
     area = models.ForeignKey(
-        "core.Area", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # The same message again (a broker's redelivery, a gateway's retry) is this one row:
     # a hash of where it came from and its bytes. NULL on rows from before it existed.
-    fingerprint = models.CharField(max_length=64, null=True, unique=True)  # noqa: DJ001
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, null=True, unique=True)  # noqa: DJ001
     # Times the same message came again, not counting MQTT redeliveries (DUP).
-    repeats = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(_("repeats"), default=0)
 
     objects = ScopedQuerySet["DeadLetter"].as_manager()
 
@@ -253,7 +259,7 @@ class IngestKey(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     adapter = models.CharField(_("adapter"), max_length=20)
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
     prefix = models.CharField(_("key starts with"), max_length=8)
     # New, unknown devices heard through this key are placed here for claiming.
     area = models.ForeignKey(
@@ -262,8 +268,8 @@ class IngestKey(models.Model):
     # Adapter settings, e.g. {"token": "..."} for OneNET's signature.
     config = models.JSONField(_("adapter settings"), default=dict, blank=True)
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ingest key")

@@ -5,6 +5,8 @@ gate_device`), never a bare edit."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shouwang.core.admin import ReadOnlyAdmin
 from shouwang.passes.models import GateDevice, Pass, Scan, SigningKey, Visitor
@@ -37,5 +39,13 @@ class ScanAdmin(ReadOnlyAdmin):
 
 @admin.register(Visitor)
 class VisitorAdmin(ReadOnlyAdmin):
-    list_display = ["masked_name", "masked_phone", "compound", "at"]
+    list_display = ["name_shown", "phone_shown", "compound", "at"]
     exclude = ["name", "phone"]
+
+    @admin.display(description=pgettext_lazy("person", "name"))
+    def name_shown(self, visitor: Visitor) -> str:
+        return visitor.masked_name
+
+    @admin.display(description=_("phone number"))
+    def phone_shown(self, visitor: Visitor) -> str:
+        return visitor.masked_phone

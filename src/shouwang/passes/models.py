@@ -20,8 +20,9 @@ from shouwang.core.scoping import ScopedQuerySet
 
 
 class KeyStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    RETIRED = "retired", _("Retired")
+    # Not the bare "Active": that msgid is a quarantine case's 隔离中.
+    ACTIVE = "active", pgettext_lazy("signing key status", "Active")
+    RETIRED = "retired", pgettext_lazy("signing key status", "Retired")
 
 
 class SigningKey(models.Model):
@@ -32,8 +33,8 @@ class SigningKey(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=KeyStatus.choices, default=KeyStatus.ACTIVE
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("pass signing key")
@@ -93,18 +94,23 @@ class Pass(models.Model):
         _("status"), max_length=10, choices=PassStatus.choices, default=PassStatus.ACTIVE
     )
     status_reason = models.CharField(_("reason"), max_length=200, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     # The QR content as signed at issue (or at the last re-signing), and its key id.
     code = models.TextField(_("code"), blank=True)
-    kid = models.CharField(max_length=16, blank=True, db_index=True)
+    kid = models.CharField(_("key id"), max_length=16, blank=True, db_index=True)
     # The resident's personal link: only a hash is kept, the link is shown once.
-    link_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    link_expires_at = models.DateTimeField(null=True, blank=True)
+    link_hash = models.CharField(_("link hash"), max_length=64, unique=True, null=True, blank=True)
+    link_expires_at = models.DateTimeField(_("link expires"), null=True, blank=True)
     dynamic = models.BooleanField(_("dynamic code"), default=False)
     issued_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
-    issued_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
 
     objects = ScopedQuerySet["Pass"].as_manager()
 
@@ -136,12 +142,12 @@ class GateDevice(models.Model):
     compound = models.ForeignKey(
         "core.Area", verbose_name=_("compound"), on_delete=models.PROTECT, related_name="+"
     )
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
     prefix = models.CharField(_("key starts with"), max_length=8)
     active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
 
     objects = ScopedQuerySet["GateDevice"].as_manager()
 
@@ -191,34 +197,56 @@ class Scan(models.Model):
 
     scope_path = "compound__path"
 
-    scan_id = models.CharField(max_length=64, unique=True)
+    scan_id = models.CharField(_("scan id"), max_length=64, unique=True)
     compound = models.ForeignKey(
         "core.Area", verbose_name=_("compound"), on_delete=models.PROTECT, related_name="+"
     )
     gate = models.CharField(_("gate"), max_length=100, blank=True)
     device = models.ForeignKey(
-        GateDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+        GateDevice,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scans",
+        verbose_name=_("gate device"),
     )
     guard = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("guard"),
     )
     direction = models.CharField(
         _("direction"), max_length=3, choices=Direction.choices, default=Direction.IN
     )
     at = models.DateTimeField(_("time"), db_index=True)
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
     allowed = models.BooleanField(_("allowed"))
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     # Verified in the gate's browser or device while the server could not be reached.
     offline = models.BooleanField(_("offline"), default=False)
     # For offline scans: what the server says of the same code at the same time.
-    server_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
-    method = models.CharField(max_length=10, blank=True)
+    server_reason = models.CharField(
+        _("server verdict"), max_length=20, choices=Reason.choices, blank=True
+    )
+    method = models.CharField(_("method"), max_length=10, blank=True)
     pass_obj = models.ForeignKey(
-        Pass, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+        Pass,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scans",
+        verbose_name=_("pass"),
     )
     person = models.ForeignKey(
-        "core.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resident"),
     )
     holder_name = models.CharField(_("masked name"), max_length=100, blank=True)
 
@@ -254,9 +282,14 @@ class Visitor(models.Model):
     )
     reason = models.CharField(_("reason for the visit"), max_length=200)
     registered_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("registered by"),
     )
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(_("time"), default=timezone.now)
     # A visit to a household under home quarantine is refused at the gate until a worker
     # approves it with a reason (see `services.visitors.approve_visit`).
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shouwang.core import identity
 from shouwang.core.fields import EncryptedTextField
@@ -74,7 +75,7 @@ class Source(models.TextChoices):
 
 
 class CaseStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("case status", "Active")
     COMPLETED = "completed", _("Completed")
     TRANSFERRED = "transferred", _("Transferred")
     ENDED_EARLY = "ended_early", _("Ended early")

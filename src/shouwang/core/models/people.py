@@ -20,7 +20,7 @@ class Household(models.Model):
     # 门牌号 as the community writes it: "501", "东户", "12号".
     door = models.CharField(_("door number"), max_length=50)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedQuerySet["Household"].as_manager()
 
@@ -82,8 +82,8 @@ class Person(models.Model):
     phone = EncryptedTextField(_("phone number"))
     phone_index = models.CharField(max_length=64, null=True, blank=True, db_index=True)  # noqa: DJ001
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="people")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ScopedQuerySet["Person"].as_manager()
 
