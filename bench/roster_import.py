@@ -151,8 +151,9 @@ def child(path: str) -> None:
     started = time.perf_counter()
     try:
         table = roster.read_file(Path(path).name, data)
+        records = len(table.records)
         rows, errors, _warnings = roster.parse(table, vocabulary)
-        outcome = f"read: {len(table.records)} records, {len(rows)} valid, {len(errors)} errors"
+        outcome = f"read: {records} records, {len(rows)} valid, {len(errors)} errors"
     except roster.RosterFileError as exc:
         outcome = f"refused: {exc}"
     seconds = time.perf_counter() - started

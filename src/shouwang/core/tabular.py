@@ -45,7 +45,7 @@ class TableSpec:
         return next(c for c in self.columns if c.key == key)
 
 
-@dataclass
+@dataclass(slots=True)  # one per row: 50,000 of them in a large roster
 class Record:
     row: int  # the spreadsheet's own row number (1-based)
     values: dict[str, Any]

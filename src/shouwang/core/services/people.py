@@ -30,7 +30,7 @@ def phone_index(phone: str) -> str:
     return crypto.blind_index(phone, PHONE_INDEX)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PersonData:
     """Validated, normalised input for a resident."""
 

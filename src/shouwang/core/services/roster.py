@@ -127,7 +127,7 @@ class RowError:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class RosterRow:
     row: int
     person: PersonData
@@ -294,7 +294,15 @@ def parse(
     warnings: list[RowError] = []
     seen_ids: dict[str, int] = {}
     seen_doors: dict[tuple[str, str, str, str], int] = {}
-    for record in table.records:
+    # The records are consumed as they are checked, so that a large file's records and its
+    # residents are not both held in full at the peak.
+    records: list[Record | None] = list(table.records)
+    table.records = []
+    for index, maybe in enumerate(records):
+        records[index] = None
+        record = maybe
+        if record is None:  # pragma: no cover - each slot is read once
+            continue
         check = _RowCheck(record, warnings)
         name = check.clean("name", normalisers.name)
         id_number = check.clean("id_number", normalisers.id_number)
