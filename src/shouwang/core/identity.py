@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -149,3 +150,22 @@ def mask_phone(phone: str | None) -> str:
         return phone[:3] + "****" + phone[-4:]
     # Landlines: keep the area code and the last two digits.
     return phone[: max(3, len(phone) - 6)] + "****" + phone[-2:]
+
+
+class MaskedContact:
+    """For a model with `name` and `phone` (a resident, a visitor, a family contact): the
+    masked forms every screen shows, and the masked name as its text."""
+
+    name: Any
+    phone: Any
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def __str__(self) -> str:
+        return mask_name(self.name)

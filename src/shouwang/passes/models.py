@@ -266,7 +266,7 @@ class Scan(models.Model):
         return str(Reason(self.reason).label)
 
 
-class Visitor(models.Model):
+class Visitor(identity.MaskedContact, models.Model):  # noqa: DJ008 - __str__: the masked name
     scope_path = "compound__path"
 
     name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
@@ -315,14 +315,3 @@ class Visitor(models.Model):
         permissions = [
             ("approve_visitor", _("Can let a visitor in to a household under home quarantine"))
         ]
-
-    def __str__(self) -> str:
-        return self.masked_name
-
-    @property
-    def masked_name(self) -> str:
-        return identity.mask_name(self.name)
-
-    @property
-    def masked_phone(self) -> str:
-        return identity.mask_phone(self.phone)

@@ -341,7 +341,7 @@ class CareEnrolment(models.Model):
         return f"care {self.person_id}"
 
 
-class FamilyContact(models.Model):
+class FamilyContact(identity.MaskedContact, models.Model):  # noqa: DJ008 - __str__: the masked name
     enrolment = models.ForeignKey(CareEnrolment, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(_("name"), max_length=50)
     relation = models.CharField(_("relation"), max_length=30, blank=True)
@@ -350,14 +350,3 @@ class FamilyContact(models.Model):
 
     class Meta:
         ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.masked_name
-
-    @property
-    def masked_name(self) -> str:
-        return identity.mask_name(self.name)
-
-    @property
-    def masked_phone(self) -> str:
-        return identity.mask_phone(self.phone)

@@ -68,7 +68,7 @@ class Tag(models.Model):
         return self.name
 
 
-class Person(models.Model):
+class Person(identity.MaskedContact, models.Model):  # noqa: DJ008 - __str__: the masked name
     scope_path = "household__area__path"
 
     household = models.ForeignKey(
@@ -97,17 +97,6 @@ class Person(models.Model):
             ("export_residents", _("Can export residents")),
         ]
 
-    def __str__(self) -> str:
-        return self.masked_name
-
-    @property
-    def masked_name(self) -> str:
-        return identity.mask_name(self.name)
-
     @property
     def masked_id_number(self) -> str:
         return identity.mask_id_number(self.id_number)
-
-    @property
-    def masked_phone(self) -> str:
-        return identity.mask_phone(self.phone)
