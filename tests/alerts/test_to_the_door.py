@@ -72,6 +72,7 @@ def test_the_property_office_sees_its_compounds_door_alerts_only(
     visible = set(Alert.objects.visible_to(property_office).values_list("pk", flat=True))
     assert visible == {door.pk}
     client = login(property_office)
+    assert client.get("/")["Location"] == "/alerts/"  # its home is the console
     assert client.get(f"/alerts/{door.pk}/").status_code == 200
     # Another compound's door alert and its own residents' fever: not found, not forbidden.
     assert client.get(f"/alerts/{elsewhere.pk}/").status_code == 404

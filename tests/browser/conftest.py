@@ -136,10 +136,10 @@ def log_in(page: Page, live_server: LiveServer, username: str, password: str) ->
 
 
 def logged_in(page: Page, live_server: LiveServer, user: Any, password: str) -> Page:
-    """Log in and wait for the home page (the gate, for a guard), for tests about what comes
-    after."""
+    """Log in and wait for the home page (the gate for a guard, the alert console for the
+    property office), for tests about what comes after."""
     log_in(page, live_server, user.get_username(), password)
-    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/(gate/)?$"))
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/(gate/|alerts/)?$"))
     expect(page.get_by_test_id("logout")).to_be_visible()
     return page
 

@@ -61,6 +61,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role == Role.GATE_GUARD:
         # A guard's whole job is the gate: no detour through a page of area cards.
         return redirect("gate")
+    if user.role == Role.PROPERTY_OFFICE:
+        # The property office is here for its door alerts: straight to the live console.
+        return redirect("alert-console")
     top = area_service.visible_roots(user)
     context: dict[str, Any] = {"role": user.role or ("platform_admin" if user.is_superuser else "")}
     if user.has_perm(roles.VIEW_AREAS):
