@@ -8,11 +8,12 @@ import base64
 import json
 import re
 
+import pytest
 from django.test import Client
 
 from shouwang.core.models import AreaKind
 from shouwang.core.services.areas import create_area
-from shouwang.devices.adapters import Reading
+from shouwang.devices.adapters import DecodeError, Reading
 from shouwang.devices.models import DeadLetter
 from shouwang.devices.services.ingest import Incoming, ingest, record_dead_letter
 from shouwang.devices.services.keys import create_ingest_key
@@ -106,14 +107,15 @@ def test_nul_and_invalid_utf8_are_kept_byte_for_byte(town: Town) -> None:
 
 
 def test_a_reading_the_columns_cannot_hold_keeps_its_area_and_odd_text(town: Town) -> None:
+    # A lone surrogate or a NUL (valid in a JSON string, not in PostgreSQL's text) never gets
+    # as far as a reading: the adapter edge refuses it, and the message is a dead letter there.
+    with pytest.raises(DecodeError, match="NUL or an unpaired surrogate"):
+        Reading(adapter="generic", device_key="k", door="open", raw={"note": "\ud800\x00"})
     # Decoded, but its device id is too long for the column: a dead letter of the batch's area,
-    # with a lone surrogate (valid in a JSON string, not in UTF-8) kept as bytes.
-    reading = Reading(
-        adapter="generic", device_key="k" * 300, door="open", raw={"note": "\ud800\x00"}
-    )
+    # its exact text kept.
+    reading = Reading(adapter="generic", device_key="k" * 300, door="open", raw={"note": "门磁 ①"})
     result = ingest([Incoming(reading, T0)], "http", town.east)
     assert result.refused == 1
     letter = DeadLetter.objects.get()
     assert letter.area == town.east
-    assert "\x00" not in letter.payload
-    assert json.loads(bytes(letter.body).decode("utf-8", "surrogatepass")) == {"note": "\ud800\x00"}
+    assert json.loads(bytes(letter.body).decode("utf-8")) == {"note": "门磁 ①"}
