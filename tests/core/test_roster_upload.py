@@ -11,7 +11,7 @@ from django.utils import translation
 
 from shouwang.core import crypto
 from shouwang.core.models import Person, RosterUpload, UploadStatus
-from shouwang.core.services import roster_uploads
+from shouwang.core.services import roster, roster_uploads
 from shouwang.core.services.roster import import_roster
 from shouwang.core.sheets import Limits, SheetError, read_sheet
 from tests.conftest import Town, login
@@ -61,7 +61,20 @@ def test_a_large_file_is_read_by_the_task_with_progress(
     town: Town, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     monkeypatch.setattr(roster_uploads, "INLINE_BYTES", 100)
-    monkeypatch.setattr(Limits, "progress_every", 2)
+    monkeypatch.setattr(roster, "LIMITS", Limits(progress_every=4))
+    stored: list[int] = []  # rows_read as the page would see it, at each progress report
+    real_progress = roster_uploads._progress
+
+    def spy(upload_id: int) -> Any:
+        report = real_progress(upload_id)
+
+        def progress(rows: int) -> None:
+            report(rows)
+            stored.append(RosterUpload.objects.get(pk=upload_id).rows_read)
+
+        return progress
+
+    monkeypatch.setattr(roster_uploads, "_progress", spy)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         upload = roster_uploads.stage(
             town.east_worker, town.east_compound, "m.xlsx", corpus("messy.xlsx")
@@ -69,6 +82,7 @@ def test_a_large_file_is_read_by_the_task_with_progress(
     assert len(callbacks) == 1  # queued, not read in the request
     upload.refresh_from_db()
     assert upload.status == UploadStatus.READY
+    assert stored[:3] == [4, 8, 12]  # the messy file has 16 rows
     assert upload.rows_read >= len(EAST)
     with django_capture_on_commit_callbacks(execute=True):
         roster_uploads.confirm(town.east_worker, upload)

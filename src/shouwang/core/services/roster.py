@@ -45,6 +45,7 @@ from shouwang.core.tabular import (
 )
 
 MAX_ROWS = 50_000
+LIMITS = Limits()  # what an uploaded roster may hold; see sheets.Limits
 RESIDENT_SPEC = TableSpec(
     columns=(
         Column("name", "姓名", ("居民姓名", "人员姓名", "名字", "name"), required=True),
@@ -237,7 +238,7 @@ def read_file(
 ) -> Table:
     """The records of a roster file, or RosterFileError saying why it cannot be read."""
     try:
-        return read_table(read_sheet(file_name, data, limits, progress), RESIDENT_SPEC)
+        return read_table(read_sheet(file_name, data, limits or LIMITS, progress), RESIDENT_SPEC)
     except SheetError as exc:
         raise RosterFileError(str(exc)) from exc
 
