@@ -83,9 +83,14 @@ class ScopedQuerySet(QuerySet[M]):
 
     def visible_to(self, user: Viewer) -> Self:
         """The rows inside the user's areas; all of them for the system (None) and for
-        platform-wide roles, none for an anonymous or inactive user."""
+        platform-wide roles, none for an anonymous or inactive user. A model may narrow
+        further with a static `scope_restrict(user) -> Q | None` (alerts: the property
+        office sees door alerts only)."""
         query = scope_q(user, scope_path(self.model))
-        return self if query is None else self.filter(query)
+        scoped = self if query is None else self.filter(query)
+        restrict = getattr(self.model, "scope_restrict", None)
+        extra = restrict(user) if restrict is not None and user is not None else None
+        return scoped if extra is None else scoped.filter(extra)
 
 
 def get_visible(actor: Viewer, source: type[M] | QuerySet[M], pk: Any) -> M:
