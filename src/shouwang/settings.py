@@ -23,7 +23,9 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Admin modules are discovered when the URLs load (urls.py), so processes without web pages
+    # (`shouwang ingest`, the worker) do not import every admin.py and what they import.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -12,6 +12,7 @@ from shouwang.api import api
 from shouwang.core import views
 from shouwang.devices import views as device_views
 
+admin.autodiscover()
 admin.site.site_header = _("Shouwang administration")
 admin.site.site_title = _("Shouwang")
 
@@ -59,6 +60,7 @@ urlpatterns = [
     path("devices/unclaimed/", device_views.unclaimed, name="device-unclaimed"),
     path("devices/dead-letters/", device_views.dead_letters, name="device-dead-letters"),
     path("devices/dead-letters/<int:pk>/", device_views.dead_letter, name="device-dead-letter"),
+    path("devices/health/", device_views.ingest_health, name="device-ingest-health"),
     path("devices/<int:pk>/", device_views.device_detail, name="device-detail"),
     path("devices/<int:pk>/claim/", device_views.device_claim, name="device-claim"),
     path("devices/<int:pk>/<slug:action>/", device_views.device_action, name="device-action"),

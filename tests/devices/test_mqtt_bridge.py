@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import sqlite3
@@ -590,7 +591,12 @@ def test_broker_outage_is_survived_and_loses_nothing(
 
     async def main() -> None:
         await relay.start()
-        bridge = Bridge(scenario.generic(port=relay.port))
+        # A backoff far longer than the test waits: the bridge must come back when the broker
+        # does, not when its backoff ends.
+        settings = replace(
+            scenario.generic(port=relay.port), reconnect_initial=60.0, reconnect_max=120.0
+        )
+        bridge = Bridge(settings)
         async with running(bridge):
             await publish([(scenario.topic("a"), {"door": "open", "id": "before"})])
             await scenario.wait_until(stored("before"), "the message before the outage")
@@ -599,8 +605,8 @@ def test_broker_outage_is_survived_and_loses_nothing(
             # Published while the bridge cannot reach the broker: kept in its session.
             await publish([(scenario.topic("a"), {"door": "closed", "id": "during"})])
             await until(
-                lambda: any("reconnect attempt 2" in r.getMessage() for r in caplog.records),
-                "a failed reconnect attempt",
+                lambda: any("reconnect attempt 1 " in r.getMessage() for r in caplog.records),
+                "a failed reconnect",
             )
             await relay.start()
             await asyncio.wait_for(bridge.ready.wait(), TIMEOUT)
@@ -821,3 +827,128 @@ def test_ingest_command_needs_a_broker_url(settings: Any) -> None:
     settings.MQTT = MqttConfig()
     with pytest.raises(CommandError, match="SHOUWANG_MQTT_URL"):
         call_command("ingest")
+
+
+# --- a broker that lost our session; a database that went away ---------------------------------
+
+
+@pytest.fixture
+def status_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bridges' status files go here (SHOUWANG_VAR_DIR/ingest/)."""
+    monkeypatch.setenv("SHOUWANG_VAR_DIR", str(tmp_path))
+    return tmp_path / "ingest"
+
+
+def test_a_lost_broker_session_is_logged_and_alerted_to_platform_admins(
+    scenario: Scenario, status_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from shouwang.alerts.models import Alert
+    from shouwang.devices.alert_kinds import INGEST_SESSION_LOST
+
+    settings = scenario.generic()
+
+    async def main() -> None:
+        async with running(Bridge(settings)):
+            pass
+        # The broker kept the session: a restart finds it, nobody is alarmed.
+        async with running(Bridge(settings)):
+            pass
+        # The broker loses it (a crash with persistence off or not yet saved).
+        await _forget(settings.client_id)
+        async with running(Bridge(settings)):
+            pass
+
+    with caplog.at_level("ERROR", logger="shouwang.devices.mqtt_bridge"):
+        asyncio.run(main())
+    lost = [r.getMessage() for r in caplog.records if "session lost" in r.getMessage()]
+    assert len(lost) == 1
+    assert settings.client_id in lost[0]
+    alert = Alert.objects.get(kind=INGEST_SESSION_LOST)
+    assert alert.area is None  # platform-wide roles only
+    assert settings.client_id in alert.title
+    state = json.loads((status_dir / f"{settings.client_id}.json").read_text())
+    assert state["session_lost_at"] > 0
+    assert state["state"] == "stopped"
+
+
+def test_a_first_start_expects_no_session(scenario: Scenario, status_dir: Path) -> None:
+    from shouwang.alerts.models import Alert
+
+    async def main() -> None:
+        async with running(Bridge(scenario.generic())):
+            pass
+
+    asyncio.run(main())
+    assert not Alert.objects.exists()
+
+
+def test_while_the_database_is_down_the_bridge_leaves_the_broker_and_comes_back(
+    scenario: Scenario, status_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shouwang.devices.mqtt_bridge import bridge as bridge_module
+
+    settings = scenario.generic()
+    up = threading.Event()
+    probes: list[bool] = []
+
+    def answers() -> bool:
+        probes.append(up.is_set())
+        return up.is_set()
+
+    def store_or_fail(items: Sequence[Incoming], transport: str) -> IngestResult:
+        if not up.is_set():
+            raise OperationalError("connection refused")
+        return ingest(items, transport)
+
+    monkeypatch.setattr(bridge_module, "database_answers", answers)
+
+    async def main() -> None:
+        bridge = Bridge(settings, ingest_function=store_or_fail)
+        async with running(bridge) as task:
+            await publish([(scenario.topic("a"), {"door": "open", "id": "first"})])
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + TIMEOUT
+            while len(probes) < 3:
+                assert loop.time() < deadline, "the bridge did not probe the database"
+                await asyncio.sleep(0.01)
+            # Disconnected, not holding messages: the broker keeps them meanwhile.
+            assert not bridge.ready.is_set()
+            assert bridge.stats.messages == 0
+            status = json.loads((status_dir / f"{settings.client_id}.json").read_text())
+            assert status["state"] == "database unreachable"
+            await publish([(scenario.topic("a"), {"door": "closed", "id": "second"})])
+            up.set()
+            await scenario.wait_until(
+                lambda: DeviceEvent.objects.filter(dedup_key__in=["first", "second"]).count() == 2,
+                "both messages after the database came back",
+            )
+            assert not task.done()
+        assert bridge.stats.connects == 2
+
+    asyncio.run(main())
+
+
+def test_the_health_page_says_when_a_bridge_cannot_reach_its_database(
+    town: Any, status_dir: Path
+) -> None:
+    from shouwang.devices.mqtt_bridge import status as bridge_status
+    from tests.conftest import login
+
+    bridge_status.save(
+        bridge_status.BridgeStatus(
+            "shouwang-ingest", "mqtt://127.0.0.1:1883", "database unreachable", detail="refused"
+        )
+    )
+    bridge_status.save(
+        bridge_status.BridgeStatus("second", "mqtt://b:1883", "connected", session_lost_at=1e9)
+    )
+    page = login(town.town_operator).get("/devices/health/").content.decode()
+    rows = re.findall(r'<tr data-testid="bridge">(.*?)</tr>', page, re.S)
+    assert len(rows) == 2
+    down = next(r for r in rows if "shouwang-ingest" in r)
+    lost = next(r for r in rows if "second" in r)
+    assert "refused" in down
+    assert "database unreachable" in down or "数据库" in down
+    assert 'data-testid="session-lost"' in lost
+    assert 'data-testid="session-lost"' not in down
+    assert login(town.east_worker).get("/devices/health/").status_code == 403

@@ -18,7 +18,7 @@ from shouwang.core.models import Area, Household
 from shouwang.core.services.areas import ancestor_names, household_address
 from shouwang.devices.alert_kinds import BATTERY_LOW, DEVICE_OFFLINE, DEVICE_TAMPER
 from shouwang.devices.models import DeviceStatus, HealthKind
-from shouwang.devices.services.ingest import IngestResult, StoredHealth
+from shouwang.devices.services.ingest import Incident, IngestResult, StoredHealth
 
 _HEALTH_ALERTS = {
     HealthKind.OFFLINE: DEVICE_OFFLINE,
@@ -35,11 +35,36 @@ _HEALTH_CLEARS = {
 def on_ingest(result: IngestResult) -> None:
     triggers = [t for rule in registry.INGEST_RULES.values() for t in rule(result)]
     triggers.extend(health_triggers(result.health))
+    triggers.extend(incident_triggers(result.incidents))
     raise_alerts(triggers)
     for health in result.health:
         if health.kind in _HEALTH_CLEARS:
             kind, why = _HEALTH_CLEARS[HealthKind(health.kind)]
             clear(f"device:{health.device_id}", kind, health.at, why)
+
+
+def incident_triggers(incidents: Iterable[Incident]) -> list[Trigger]:
+    """Incidents of the ingest path itself: no area, so for platform-wide roles only."""
+    incidents = list(incidents)
+    if not incidents:
+        return []
+    book = rules.RuleBook({i.kind for i in incidents})
+    triggers = []
+    for incident in incidents:
+        setting = book.resolve(incident.kind, "", None)
+        if setting.enabled:
+            triggers.append(
+                Trigger(
+                    kind=incident.kind,
+                    subject=incident.subject,
+                    at=incident.at,
+                    title=incident.title,
+                    area=None,
+                    severity=setting.severity,
+                    data=incident.detail,
+                )
+            )
+    return triggers
 
 
 def health_triggers(health: Iterable[StoredHealth]) -> list[Trigger]:

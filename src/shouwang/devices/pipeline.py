@@ -52,6 +52,6 @@ def name(step: PipelineStep) -> str:
 
 def run(result: IngestResult) -> None:
     """Hand what was just stored to the registered steps, inside the same transaction."""
-    if result.events or result.health:
+    if result.events or result.health or result.incidents:
         for step in _steps:
             step(result)

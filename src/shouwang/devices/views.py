@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -39,6 +39,7 @@ from shouwang.devices.forms import (
     find_households,
 )
 from shouwang.devices.models import DeadLetter, Device, DeviceStatus
+from shouwang.devices.mqtt_bridge import status as bridge_status
 from shouwang.devices.services import lifecycle
 
 HEALTH_SHOWN = 30
@@ -341,4 +342,35 @@ def dead_letter(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "devices/dead_letter.html",
         {"d": letter, "body_base64": base64.b64encode(bytes(letter.body)).decode()},
+    )
+
+
+@require_GET
+def ingest_health(request: HttpRequest) -> HttpResponse:
+    """How the ingest path is doing: each MQTT bridge of this host (connected, broker or
+    database unreachable, a lost session), and what could not be taken in lately."""
+    require(request.user, device_perms.VIEW_DEAD_LETTERS)
+    since = timezone.now() - timedelta(hours=24)
+    bridges = [
+        {
+            "status": s,
+            "since": datetime.fromtimestamp(s.since, UTC),
+            "session_lost_at": (
+                datetime.fromtimestamp(s.session_lost_at, UTC) if s.session_lost_at else None
+            ),
+        }
+        for s in bridge_status.read_all()
+    ]
+    return render(
+        request,
+        "devices/ingest_health.html",
+        {
+            "bridges": bridges,
+            "dead_letters": DeadLetter.objects.visible_to(request.user)
+            .filter(received_at__gte=since)
+            .count(),
+            "offline": Device.objects.visible_to(request.user)
+            .filter(status=DeviceStatus.INSTALLED, offline=True)
+            .count(),
+        },
     )

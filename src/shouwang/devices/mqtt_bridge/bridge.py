@@ -21,19 +21,30 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
+    connection,
     connections,
     transaction,
 )
+from django.utils.translation import gettext as _
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from shouwang.core.sqlite import writer
+from shouwang.devices import pipeline
 from shouwang.devices.adapters import DecodeError
+from shouwang.devices.alert_kinds import INGEST_SESSION_LOST
+from shouwang.devices.mqtt_bridge import status as status_file
 from shouwang.devices.mqtt_bridge.config import BridgeSettings, Route
 from shouwang.devices.mqtt_bridge.wire import Inbox, Received, acknowledge
-from shouwang.devices.services.ingest import Incoming, IngestResult, ingest, record_dead_letter
+from shouwang.devices.services.ingest import (
+    Incident,
+    Incoming,
+    IngestResult,
+    ingest,
+    record_dead_letter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,12 @@ UNROUTED = "unrouted"
 # A batch failing this many times in a row for a reason other than the database being
 # unreachable is split up message by message, so one bad message cannot block the stream.
 ISOLATE_AFTER = 3
+# While the database is down, how often it is probed (it answers again: back within this).
+DATABASE_PROBE = 0.2
+# How often a connected bridge notes that it still is (status file).
+STATUS_EVERY = 5.0
+# While the broker's port is closed, how often it is probed.
+BROKER_PROBE = 0.2
 # Topics remembered with their route; forgotten all at once beyond this many.
 ROUTE_CACHE_MAX = 65536
 
@@ -109,6 +126,12 @@ class Bridge:
         self._ingest = ingest_function
         # Event loop thread only: each topic's route, looked up once.
         self._routes: dict[str, Route | None] = {}
+        # CONNACK of the current connection: did the broker still have our session?
+        self._session_present = False
+        self._broker_was_closed = False
+        # What we tell the health page, and remember for our next start.
+        self._status = status_file.load(settings.client_id)
+        self._status.broker = settings.describe()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -128,6 +151,19 @@ class Bridge:
                 started = time.monotonic()
                 try:
                     await self._session(executor)
+                except DatabaseDown as exc:
+                    # Disconnected on purpose: the broker keeps the messages meanwhile, instead
+                    # of them piling up here. Back the moment the database answers.
+                    self.ready.clear()
+                    self._set_state("database unreachable", str(exc))
+                    log.error(
+                        "database unreachable (%s); disconnected from the MQTT broker until it "
+                        "answers again",
+                        exc,
+                    )
+                    await self._wait_for_database(executor)
+                    attempt = 0
+                    continue
                 except aiomqtt.MqttError as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 except Exception as exc:
@@ -149,15 +185,17 @@ class Bridge:
                 )
                 attempt += 1
                 log.warning(
-                    "MQTT broker %s unavailable (%s); reconnect attempt %d in %.1f s",
+                    "MQTT broker %s unavailable (%s); reconnect attempt %d in %.1f s at most",
                     self.settings.describe(),
                     problem,
                     attempt,
                     delay,
                 )
-                await self._sleep_unless_stopped(delay)
+                self._set_state("broker unreachable", problem)
+                await self._wait_for_broker(delay)
         finally:
             self.ready.clear()
+            self._set_state("stopped")
             # Django connections belong to their thread: close the worker's on the worker.
             if shared is None:
                 executor.submit(connections.close_all)
@@ -188,6 +226,16 @@ class Bridge:
         # Before connecting: a resumed session delivers its backlog right after CONNACK, before
         # `async with` hands the client back, and paho would acknowledge all of it on receipt.
         client._client.manual_ack_set(True)
+        # CONNACK's "session present" flag: aiomqtt does not keep it, so listen in.
+        aiomqtt_on_connect = client._client.on_connect
+
+        def on_connect(*args: Any) -> None:
+            flags = args[2]
+            self._session_present = bool(flags.session_present)
+            if aiomqtt_on_connect is not None:
+                aiomqtt_on_connect(*args)
+
+        client._client.on_connect = on_connect
         return client, Inbox(client._client, self._decode)
 
     async def _session(self, executor: ThreadPoolExecutor) -> None:
@@ -204,12 +252,14 @@ class Bridge:
                 log.info("MQTT bridge: fast path on (own PUBLISH parser, batched PUBACKs)")
         async with client:
             self.stats.connects += 1
+            await self._check_session(executor)
             await self._subscribe(client)
             log.info(
                 "MQTT bridge connected to %s, subscribed to %s",
                 self.settings.describe(),
                 ", ".join(self.settings.subscriptions()),
             )
+            self._set_state("connected")
             self.ready.set()
             await self._consume(client, inbox, executor)
 
@@ -247,6 +297,7 @@ class Bridge:
                 _check_connected(client)
                 acknowledge(client._client, [item.message for item in items])
                 self._count(items, result)
+                self._still_connected()
         finally:
             stop_waiter.cancel()
 
@@ -283,7 +334,10 @@ class Bridge:
                 return await loop.run_in_executor(executor, work, items)
             except Exception as exc:
                 self.stats.failed_commits += 1
-                if not isinstance(exc, OperationalError | InterfaceError):
+                if isinstance(exc, OperationalError | InterfaceError):
+                    if not await loop.run_in_executor(executor, database_answers):
+                        raise DatabaseDown(f"{type(exc).__name__}: {exc}") from exc
+                else:
                     failures += 1
                 delay = backoff(attempts, self.settings.retry_initial, self.settings.retry_max)
                 attempts += 1
@@ -296,6 +350,83 @@ class Bridge:
                 )
             if await self._sleep_unless_stopped(delay):
                 return None
+
+    async def _wait_for_database(self, executor: ThreadPoolExecutor) -> None:
+        """Probe the database every DATABASE_PROBE seconds until it answers (or stop())."""
+        loop = asyncio.get_running_loop()
+        while not self.stopping:
+            if await loop.run_in_executor(executor, database_answers):
+                log.info("database answers again; reconnecting to the MQTT broker")
+                return
+            await self._sleep_unless_stopped(DATABASE_PROBE)
+
+    async def _wait_for_broker(self, most: float) -> None:
+        """Wait up to `most` seconds, but no longer than it takes the broker's port to accept
+        connections again: a broker that comes back is used at once (a backoff that sleeps on
+        would miss the publishers' own reconnects)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + most
+        while not self.stopping and loop.time() < deadline:
+            if await _port_open(self.settings.host, self.settings.port):
+                # Listening, yet the connection failed (refused login, a broker starting up):
+                # that is what the backoff is for.
+                if not self._broker_was_closed:
+                    await self._sleep_unless_stopped(max(0.0, deadline - loop.time()))
+                self._broker_was_closed = False
+                return
+            self._broker_was_closed = True
+            await self._sleep_unless_stopped(min(BROKER_PROBE, max(0.0, deadline - loop.time())))
+        self._broker_was_closed = False
+
+    async def _check_session(self, executor: ThreadPoolExecutor) -> None:
+        """Did the broker keep the session we left with? If not, what it queued for us while
+        we were away is gone: say so loudly (log and an alert to the platform admins)."""
+        now = time.time()
+        expected = self._status.session_expected(now)
+        self._status.connected_until = now
+        self._status.session_expiry = self.settings.session_expiry
+        if self._session_present or not expected:
+            return
+        self._status.session_lost_at = now
+        log.error(
+            "MQTT session lost: the broker %s had no session for %r although it should have "
+            "kept it %d s after we were last connected; messages queued for us meanwhile may be "
+            "lost (check the broker's persistence: docs/device-integration.md)",
+            self.settings.describe(),
+            self.settings.client_id,
+            self.settings.session_expiry,
+        )
+        incident = Incident(
+            kind=INGEST_SESSION_LOST,
+            subject=f"mqtt:{self.settings.client_id}",
+            at=datetime.now(UTC),
+            title=_("The MQTT broker lost the session of ingest bridge %(client)s")
+            % {"client": self.settings.client_id},
+            detail={"broker": self.settings.describe(), "client_id": self.settings.client_id},
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, _report, incident)
+        except Exception:
+            # The log line above stands; the alert must not stop ingestion.
+            log.exception("could not raise the session-lost alert")
+
+    def _still_connected(self) -> None:
+        # The broker keeps our session for its expiry after we were last connected: keep that
+        # moment current (at most every STATUS_EVERY seconds) so the next start knows.
+        now = time.time()
+        if now - self._status.connected_until > STATUS_EVERY:
+            self._status.connected_until = now
+            status_file.save(self._status)
+
+    def _set_state(self, state: str, detail: str = "") -> None:
+        status = self._status
+        if status.state != state:
+            status.state, status.since = state, time.time()
+        status.detail = detail
+        if state == "connected":
+            status.connected_until = time.time()
+        status_file.save(status)
 
     # --- the event loop thread, as messages arrive ---------------------------------------------
 
@@ -392,6 +523,40 @@ def _fresh_connection() -> Iterator[None]:
         yield
     finally:
         close_old_connections()
+
+
+class DatabaseDown(Exception):
+    """The database does not answer: the bridge disconnects until it does."""
+
+
+def database_answers() -> bool:
+    """A fresh connection and a trivial query; the worker thread's connection, which the next
+    batch uses, is left open when it works."""
+    try:
+        close_old_connections()
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (OperationalError, InterfaceError):
+        connection.close()
+        return False
+    return True
+
+
+def _report(incident: Incident) -> None:
+    with _fresh_connection(), transaction.atomic():
+        pipeline.run(IngestResult(incidents=[incident]))
+
+
+async def _port_open(host: str, port: int) -> bool:
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
 
 
 def _check_connected(client: aiomqtt.Client) -> None:

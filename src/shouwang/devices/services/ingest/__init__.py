@@ -31,6 +31,7 @@ from shouwang.devices.services.ingest.dead_letters import record_dead_letter
 from shouwang.devices.services.ingest.offline import mark_offline, offline_after
 from shouwang.devices.services.ingest.records import (
     DeviceState,
+    Incident,
     Incoming,
     IngestResult,
     StoredEvent,
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "REDELIVERY_WINDOW",
     "DeviceState",
+    "Incident",
     "Incoming",
     "IngestResult",
     "StoredEvent",

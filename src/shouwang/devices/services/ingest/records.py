@@ -126,6 +126,18 @@ class StoredHealth:
         return self.device.pk
 
 
+@dataclass(slots=True)
+class Incident:
+    """Something about the ingest path itself that people must hear of, such as the broker
+    having lost the bridge's session. Raised as an alert with no area (platform admins)."""
+
+    kind: str  # an alert kind declared in devices.alert_kinds
+    subject: str
+    at: datetime
+    title: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class IngestResult:
     stored: int = 0
@@ -135,6 +147,7 @@ class IngestResult:
     refused: int = 0
     events: list[StoredEvent] = field(default_factory=list)
     health: list[StoredHealth] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {
