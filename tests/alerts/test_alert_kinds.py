@@ -19,6 +19,7 @@ DECLARED_BY = {
         "device_offline",
         "device_tamper",
         "battery_low",
+        "ingest_session_lost",
     },
     "shouwang.quarantine.alert_kinds": {
         "quarantine_door_open",
