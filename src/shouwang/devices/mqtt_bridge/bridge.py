@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import ssl
@@ -398,7 +399,7 @@ class Bridge:
         )
         incident = Incident(
             kind=INGEST_SESSION_LOST,
-            subject=f"mqtt:{self.settings.client_id}",
+            subject=_subject(self.settings.client_id),
             at=datetime.now(UTC),
             title=_("The MQTT broker lost the session of ingest bridge %(client)s")
             % {"client": self.settings.client_id},
@@ -523,6 +524,13 @@ def _fresh_connection() -> Iterator[None]:
         yield
     finally:
         close_old_connections()
+
+
+def _subject(client_id: str) -> str:
+    # Alert.subject holds 40 characters; a long client id is named by its hash.
+    if len(client_id) <= 35:
+        return f"mqtt:{client_id}"
+    return f"mqtt:{hashlib.sha256(client_id.encode()).hexdigest()[:35]}"
 
 
 class DatabaseDown(Exception):
