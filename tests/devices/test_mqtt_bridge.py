@@ -833,9 +833,9 @@ def test_ingest_command_needs_a_broker_url(settings: Any) -> None:
 
 
 @pytest.fixture
-def status_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The bridges' status files go here (SHOUWANG_VAR_DIR/ingest/)."""
-    monkeypatch.setenv("SHOUWANG_VAR_DIR", str(tmp_path))
+def status_dir(tmp_path: Path, settings: Any) -> Path:
+    """The bridges' status files go here (VAR_DIR/ingest/)."""
+    settings.VAR_DIR = tmp_path
     return tmp_path / "ingest"
 
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from shouwang.config import var_dir
+from django.conf import settings
 
 
 @dataclass
@@ -39,7 +39,7 @@ class BridgeStatus:
 
 
 def _directory() -> Path:
-    return var_dir() / "ingest"
+    return Path(settings.VAR_DIR) / "ingest"
 
 
 def _path(client_id: str) -> Path:
