@@ -354,30 +354,11 @@ def dispatch_to_door(actor: Any, alert: Alert, sent: str, note: str = "") -> Ale
             raise ValidationError(_("This alert is already resolved."))
         if locked.arrived_at is not None:
             raise ValidationError(_("Someone is already at the door for this alert."))
-        if locked.status == AlertStatus.OPEN:
-            locked.status = AlertStatus.ACKNOWLEDGED
-            locked.acknowledged_at, locked.acknowledged_by = now, actor
-            locked.next_escalation_at = locked.next_reminder_at = None
+        _someone_on_it(locked, actor, now)
         if locked.dispatched_at is None:
             locked.dispatched_at = now
         locked.dispatched_to = sent
-        locked.save()
-        AlertEntry.objects.create(
-            alert=locked,
-            at=now,
-            kind=AlertEntry.Kind.DISPATCHED,
-            actor=actor if getattr(actor, "pk", None) else None,
-            text=note,
-            data={"sent": sent},
-        )
-        audit.record(
-            "alert.dispatch",
-            actor=actor,
-            target=locked,
-            area=locked.area,
-            details={"sent": sent},
-        )
-        announce.after_change(locked, "dispatched")
+        _door_step(locked, actor, now, AlertEntry.Kind.DISPATCHED, note, {"sent": sent})
     return locked
 
 
@@ -398,26 +379,47 @@ def record_arrival(actor: Any, alert: Alert, outcome: str, note: str = "") -> Al
             raise ValidationError(_("This alert is already resolved."))
         if locked.arrived_at is not None:
             raise ValidationError(_("The arrival at the door is already recorded."))
-        if locked.status == AlertStatus.OPEN:
-            locked.status = AlertStatus.ACKNOWLEDGED
-            locked.acknowledged_at, locked.acknowledged_by = now, actor
-            locked.next_escalation_at = locked.next_reminder_at = None
+        _someone_on_it(locked, actor, now)
         locked.arrived_at, locked.arrival_outcome = now, outcome
-        locked.save()
-        AlertEntry.objects.create(
-            alert=locked,
-            at=now,
-            kind=AlertEntry.Kind.ARRIVED,
-            actor=actor if getattr(actor, "pk", None) else None,
-            text=note,
-            data={"outcome": outcome},
-        )
-        audit.record(
-            "alert.arrive",
-            actor=actor,
-            target=locked,
-            area=locked.area,
-            details={"outcome": outcome},
-        )
-        announce.after_change(locked, "arrived")
+        _door_step(locked, actor, now, AlertEntry.Kind.ARRIVED, note, {"outcome": outcome})
     return locked
+
+
+def _someone_on_it(locked: Alert, actor: Any, now: datetime) -> None:
+    """An alert nobody had acknowledged counts as acknowledged by whoever acts on it (someone
+    sent to the door, an arrival), and stops escalating."""
+    if locked.status == AlertStatus.OPEN:
+        locked.status = AlertStatus.ACKNOWLEDGED
+        locked.acknowledged_at, locked.acknowledged_by = now, actor
+        locked.next_escalation_at = locked.next_reminder_at = None
+
+
+# A step on the way to the door: its timeline entry, audit action and live-bus reason.
+_DOOR_STEPS = {
+    AlertEntry.Kind.DISPATCHED: ("alert.dispatch", "dispatched"),
+    AlertEntry.Kind.ARRIVED: ("alert.arrive", "arrived"),
+}
+
+
+def _door_step(
+    locked: Alert,
+    actor: Any,
+    now: datetime,
+    kind: AlertEntry.Kind,
+    note: str,
+    details: dict[str, Any],
+) -> None:
+    """Saves the alert with its timeline entry and audit entry (the caller's transaction),
+    announced on commit."""
+    action, reason = _DOOR_STEPS[kind]
+    locked.save()
+    AlertEntry.objects.create(
+        alert=locked,
+        at=now,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        text=note,
+        data=details,
+    )
+    audit.record(action, actor=actor, target=locked, area=locked.area, details=details)
+    announce.after_change(locked, reason)
