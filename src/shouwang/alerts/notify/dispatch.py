@@ -4,6 +4,7 @@ a crash after the commit loses none of them."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from shouwang.alerts.models import Alert, Channel, Delivery, Subscription, kinds_visible_to
+from shouwang.alerts.models import (
+    Alert,
+    Channel,
+    ChannelKind,
+    Delivery,
+    Subscription,
+    kinds_visible_to,
+)
 from shouwang.alerts.notify import channels, conf, fast, messages, recipients, trace
 from shouwang.core.scoping import user_covers_area
 
@@ -114,6 +122,9 @@ def _jobs(
         job_trace = trace.Trace(alert.pk, marks)
         job_trace.delivery_id = delivery.pk
         job_trace.mark("planned", planned_at)
+        if channel.kind == ChannelKind.WEBHOOK:
+            with contextlib.suppress(ValueError):  # parsed once per target, not on the loop
+                fast.webhook_target(channel.target or "")
         try:
             to = sender.addresses(delivery)
         except channels.SendError:

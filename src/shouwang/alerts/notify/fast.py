@@ -129,7 +129,7 @@ def claim_first(delivery: Delivery, now: datetime) -> None:
 
 
 @lru_cache(maxsize=256)
-def _webhook(
+def webhook_target(
     target: str,
 ) -> tuple[str, str, dict[str, str], dict[str, str], Any, bool, dict[str, str]]:
     """A json:// target as apprise reads it: method, URL, headers, query, auth, TLS check,
@@ -292,7 +292,7 @@ class Runtime:
 
     async def _post(self, job: Job) -> None:
         try:
-            method, url, headers, params, auth, verify, extras = _webhook(job.target)
+            method, url, headers, params, auth, verify, extras = webhook_target(job.target)
         except ValueError as exc:
             raise channels.SendError(str(exc), permanent=True) from None
         if self._session is None:
