@@ -90,3 +90,20 @@ def test_filters_naming_another_areas_id_answer_404(town: Town) -> None:
     assert guard.get("/gate/log/", {"compound": town.west_compound.pk}).status_code == 404
     assert guard.get("/gate/log/", {"compound": town.east_compound.pk}).status_code == 200
     assert guard.get("/gate/log/", {"compound": "rubbish"}).status_code == 200
+
+
+def test_a_guard_sees_area_names_only_below_their_compound_and_no_counts(town: Town) -> None:
+    guard = login(town.gate_guard)
+    building = town.east_unit.get_parent()
+    page = guard.get(f"/areas/{building.pk}/").content.decode()
+    assert "2单元" in page
+    for above in ("东风社区", "守望街道", "示范区"):
+        assert above not in page, above
+    assert "户 · 居民" not in page  # 住户 N 户 · 居民 N 人
+    tree = guard.get("/areas/").content.decode()
+    assert "东风花园" in tree
+    assert "东风社区" not in tree
+    areas = guard.get("/api/v1/areas").json()
+    assert {a["households"] for a in areas} == {None}
+    worker = login(town.east_worker).get(f"/areas/{building.pk}/").content.decode()
+    assert "东风社区" in worker

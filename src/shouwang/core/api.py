@@ -25,8 +25,8 @@ class AreaOut(Schema):
     kind: int
     kind_label: str
     parent_id: int | None
-    households: int
-    residents: int
+    households: int | None = Field(description="None for roles that may not see households")
+    residents: int | None = Field(description="None for roles that may not see households")
 
 
 class HouseholdOut(Schema):
@@ -78,7 +78,11 @@ def _person_out(person: Person, names: dict[str, tuple[str, int]]) -> dict[str, 
 def list_areas(request: HttpRequest) -> list[dict[str, Any]]:
     require(request.user, roles.VIEW_AREAS)
     areas = list(Area.objects.visible_to(request.user))
-    counts = area_service.subtree_counts(areas, request.user)
+    counts: dict[int, dict[str, int | None]]
+    if request.user.has_perm(roles.VIEW_HOUSEHOLDS):
+        counts = area_service.subtree_counts(areas, request.user)  # type: ignore[assignment]
+    else:  # a guard: area names, no household or resident counts
+        counts = {a.pk: {"households": None, "residents": None} for a in areas}
     by_path = {a.path: a.pk for a in areas}
     return [
         {

@@ -116,7 +116,13 @@ def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("door"),
     )
     names = area_service.ancestor_names([area])
-    trail = [(p, names[p][0]) for p in area.ancestor_paths() if p in names]
+    # Only the areas the user works in: a guard of one compound is not told the names above it.
+    mine = set(
+        Area.objects.visible_to(request.user)
+        .filter(path__in=area.ancestor_paths())
+        .values_list("path", flat=True)
+    )
+    trail = [(p, names[p][0]) for p in area.ancestor_paths() if p in names and p in mine]
     return render(
         request,
         "core/area_detail.html",
