@@ -90,7 +90,8 @@ def browser() -> Iterator[Browser]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    every_app = list(settings.INSTALLED_APPS)
+    # App names, not INSTALLED_APPS entries (an entry may name an AppConfig class).
+    every_app = [app.name for app in django_apps.get_app_configs()]
     for item in items:
         # A test that restores a serialized snapshot must not have content types made first.
         serialized = "django_db_serialized_rollback" in getattr(item, "fixturenames", ())
