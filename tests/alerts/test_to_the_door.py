@@ -99,6 +99,9 @@ def test_dispatch_and_arrival_go_on_the_timeline_and_are_audited(
     client = login(property_office)
     page = client.get(f"/alerts/{alert.pk}/").content.decode()
     assert 'data-testid="to-the-door"' in page
+    # No links to pages the property office may not open (a household, a device).
+    assert "/households/" not in page
+    assert "/devices/" not in page
     assert client.post(f"/alerts/{alert.pk}/dispatch/", {"sent": "  "}).status_code == 302
     assert Alert.objects.get(pk=alert.pk).dispatched_at is None  # refused: nobody named
     clock.shift(timedelta(minutes=2))

@@ -92,6 +92,7 @@ ALLOWED = {
     "guard",
     "property",
     "worker",
+    "property",
     "generic",
     "zigbee2mqtt",
     "chirpstack",

@@ -35,7 +35,7 @@ from shouwang.passes.services.verify import Gate, check
 from shouwang.quarantine.models import Case, CaseStatus
 from shouwang.quarantine.services import health
 
-ROLES = ("worker1", "town", "guard", "admin")
+ROLES = ("worker1", "town", "guard", "admin", "property")
 # Where each role's day starts; the rest is found by following links.
 STARTS = (
     "/",
