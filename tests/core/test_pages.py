@@ -148,3 +148,12 @@ def test_the_app_serves_its_own_favicon(client: Client, town: Town) -> None:
     assert b"<svg" in b"".join(answer.streaming_content)  # type: ignore[attr-defined]
     page = login(town.east_worker).get("/").content.decode()
     assert 'rel="icon" href="/static/core/favicon.svg"' in page
+
+
+def test_a_search_in_the_url_is_ignored_and_not_echoed(town: Town) -> None:
+    client = login(town.east_worker)
+    answer = client.get("/people/", {"q": "11010519491231002X", "tag": "x"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/people/?tag=x"
+    page = client.get("/people/", {"q": "11010519491231002X"}, follow=True)
+    assert "11010519491231002X" not in page.content.decode()

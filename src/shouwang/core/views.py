@@ -229,6 +229,12 @@ def person_list(request: HttpRequest) -> HttpResponse:
         if text:
             query["s"] = _remember_search(request, text)
         return redirect(f"{reverse('person-list')}?{query.urlencode()}")
+    if "q" in request.GET:
+        # A search names people (an ID or phone number, a name): it is posted, never taken from
+        # the URL, where proxies, history and logs keep it. `?q=` is dropped, not echoed.
+        params = request.GET.copy()
+        params.pop("q")
+        return redirect(f"{reverse('person-list')}?{params.urlencode()}")
     form = PeopleFilterForm(request.GET)
     form.is_valid()
     queryset, area = _people_queryset(request, form)
