@@ -43,9 +43,9 @@ from typing import Any
 import pytest
 import uvicorn
 from django.apps import apps as django_apps
-from django.conf import settings
 from django.db import connections
 from django.utils import translation
+from django.utils.functional import Promise
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -63,10 +63,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def zh(message: str) -> str:
-    """`message` as the app shows it to a zh-CN browser (the English msgid if untranslated)."""
+def zh(message: str | Promise) -> str:
+    """`message` as the app shows it to a zh-CN browser (the English msgid if untranslated).
+
+    A lazy label (a choice's `.label`, perhaps with a context) is rendered as it is, so a
+    context-specific translation (case status 隔离中, pass status 有效) is not lost."""
     with translation.override("zh-hans"):
-        return translation.gettext(message)
+        return translation.gettext(message) if isinstance(message, str) else str(message)
 
 
 @pytest.fixture(scope="package")

@@ -102,7 +102,7 @@ def test_worker_runs_a_case_from_start_to_sensor_recovery(
     page.locator("input[name=status][value=completed]").check()
     page.get_by_test_id("end-case").click()
     expect(page.locator(".messages .error")).to_contain_text(case.planned_end.isoformat())
-    expect(page.get_by_test_id("status")).to_have_text(zh("Active"))
+    expect(page.get_by_test_id("status")).to_have_text(zh(CaseStatus.ACTIVE.label))
     page.locator("input[name=status][value=ended_early]").check()
     page.get_by_test_id("end-case").click()
     expect(page.locator(".messages .error")).to_be_visible()  # no reason given

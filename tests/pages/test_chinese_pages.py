@@ -92,7 +92,6 @@ ALLOWED = {
     "guard",
     "property",
     "worker",
-    "property",
     "generic",
     "zigbee2mqtt",
     "chirpstack",
