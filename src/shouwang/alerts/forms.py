@@ -12,12 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from shouwang.alerts import perms as alert_perms
 from shouwang.alerts import rules
 from shouwang.alerts.models import Alert, AlertStatus, Outcome, Severity
 from shouwang.alerts.services.suppression import NOTE_LENGTH, REASONS
 from shouwang.alerts.stats import day_bounds
+from shouwang.core import roles
 from shouwang.core.forms import DayField, MomentField
-from shouwang.core.models import Area, AreaKind
+from shouwang.core.models import Area, AreaKind, User
 
 ACTIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 # The statuses as the screens name them ("Open" alone is also a door's state).
@@ -161,7 +163,20 @@ class PeriodForm(forms.Form):
         return since, until
 
 
-class ResolveForm(forms.Form):
+class ActionForm(forms.Form):
+    """A form posted to act on one alert (`views._action`). Its fields are named as the
+    parameters of the `alerting` service it feeds, and `invalid` is what the worker is told
+    when it does not validate."""
+
+    invalid: Any = ""
+
+    @classmethod
+    def bind(cls, data: Any, alert: Alert) -> ActionForm:
+        return cls(data)
+
+
+class ResolveForm(ActionForm):
+    invalid = _("Choose what happened.")
     outcome = forms.ChoiceField(label=_("What happened"), choices=[("", "—"), *PERSON_OUTCOMES])
     note = forms.CharField(
         label=_("Note"),
@@ -171,18 +186,39 @@ class ResolveForm(forms.Form):
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(ActionForm):
+    invalid = _("A comment cannot be empty.")
     text = forms.CharField(
         label=_("Comment"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class AssignForm(forms.Form):
+def colleagues(alert: Alert) -> QuerySet[User]:
+    """Staff who handle alerts and whose areas cover the alert's."""
+    handling = roles.roles_with(alert_perms.HANDLE_ALERTS)
+    queryset = User.objects.filter(is_active=True, role__in=handling)
+    if alert.area is not None:
+        queryset = queryset.filter(areas__path__in=[*alert.area.ancestor_paths(), alert.area.path])
+    return queryset.distinct().order_by("username")
+
+
+class AssignForm(ActionForm):
+    """A colleague to hand the alert to, among `candidates`; cleaned, the colleague."""
+
+    invalid = _("Choose a colleague who covers this area.")
     assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
 
-    def __init__(self, *args: Any, candidates: Iterable[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, candidates: Iterable[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _set_choices(self, "assignee", [(u.pk, str(u)) for u in candidates])
+        self.candidates = {u.pk: u for u in candidates}
+        _set_choices(self, "assignee", [(pk, str(u)) for pk, u in self.candidates.items()])
+
+    @classmethod
+    def bind(cls, data: Any, alert: Alert) -> ActionForm:
+        return cls(data, candidates=colleagues(alert))
+
+    def clean_assignee(self) -> User:
+        return self.candidates[self.cleaned_data["assignee"]]
 
 
 class SuppressionForm(forms.Form):
@@ -200,8 +236,10 @@ class SuppressionForm(forms.Form):
     )
 
 
-class DispatchForm(forms.Form):
+class DispatchForm(ActionForm):
     """The property office (or a worker) sends someone up to the door."""
+
+    invalid = _("Say who goes to the door.")
 
     sent = forms.CharField(
         label=_("Who goes to the door"),
@@ -216,8 +254,10 @@ class DispatchForm(forms.Form):
     )
 
 
-class ArrivalForm(forms.Form):
+class ArrivalForm(ActionForm):
     """Someone stood at the door: what they found."""
+
+    invalid = _("Choose what was found at the door.")
 
     outcome = forms.ChoiceField(
         label=_("Found at the door"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,14 +33,17 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shouwang.alerts import bus, rules, stats
 from shouwang.alerts import perms as alert_perms
 from shouwang.alerts.forms import (
     ACTIVE,
+    ActionForm,
     ArrivalForm,
     AssignForm,
     BoardFilterForm,
@@ -50,6 +53,7 @@ from shouwang.alerts.forms import (
     ResolveForm,
     SuppressionForm,
     alert_kinds,
+    colleagues,
     filter_alerts,
     status_label,
 )
@@ -64,7 +68,7 @@ from shouwang.alerts.models import (
 )
 from shouwang.alerts.services import alerting, suppression
 from shouwang.core import audit, roles
-from shouwang.core.models import Area, AreaKind, Household, Person, User
+from shouwang.core.models import Area, AreaKind, Household, Person
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require, require_visible_choices
 from shouwang.core.scoping import ScopedQuerySet, area_paths, user_covers_area
@@ -312,15 +316,6 @@ def stats_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def colleagues(alert: Alert) -> QuerySet[User]:
-    """Staff who handle alerts and whose areas cover the alert's."""
-    handling = roles.roles_with(alert_perms.HANDLE_ALERTS)
-    queryset = User.objects.filter(is_active=True, role__in=handling)
-    if alert.area is not None:
-        queryset = queryset.filter(areas__path__in=[*alert.area.ancestor_paths(), alert.area.path])
-    return queryset.distinct().order_by("username")
-
-
 def _windows(household: Household) -> list[tuple[SuppressionWindow, str]]:
     return [(w, suppression.describe(w.reason)) for w in suppression.upcoming(household)]
 
@@ -403,54 +398,55 @@ def _alert_for_action(request: HttpRequest, pk: int) -> Alert:
     return get_visible(request.user, Alert.objects.select_related("area"), pk)
 
 
-@require_POST
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = _alert_for_action(request, pk)
-    alert = alerting.acknowledge(request.user, alert)
-    return _done(request, alert, "acknowledged", _("Acknowledged."))
+def _action(
+    service: Callable[..., Any],
+    reason: str,
+    done: str | Promise | Callable[[dict[str, Any]], str],
+    form: type[ActionForm] | None = None,
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The view of one action on an alert (POST): the alert in the user's scope; the posted
+    `form`, if any, refused with its `invalid` message; `service(user, alert, **its fields)`,
+    whose own refusal (ValidationError) is passed on; then the answer: the live event
+    `reason` as JSON for the console's buttons, else the message `done` and back."""
 
-
-@require_POST
-def resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = _alert_for_action(request, pk)
-    form = ResolveForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, alert, [_("Choose what happened.")])
-    try:
-        alert = alerting.resolve(
-            request.user, alert, form.cleaned_data["outcome"], form.cleaned_data["note"]
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        alert = _alert_for_action(request, pk)
+        data: dict[str, Any] = {}
+        if form is not None:
+            bound = form.bind(request.POST, alert)
+            if not bound.is_valid():
+                return _refused(request, alert, [str(bound.invalid)])
+            data = bound.cleaned_data
+        try:
+            changed = service(request.user, alert, **data)
+        except ValidationError as exc:
+            return _refused(request, alert, _messages_of(exc))
+        if isinstance(changed, Alert):  # (a comment returns its timeline entry)
+            alert = changed
+        return _done(
+            request, alert, reason, str(done) if isinstance(done, str | Promise) else done(data)
         )
-    except ValidationError as exc:
-        return _refused(request, alert, _messages_of(exc))
-    return _done(request, alert, "resolved", _("Resolved."))
+
+    return view
 
 
-@require_POST
-def comment(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = _alert_for_action(request, pk)
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, alert, [_("A comment cannot be empty.")])
-    try:
-        alerting.comment(request.user, alert, form.cleaned_data["text"])
-    except ValidationError as exc:
-        return _refused(request, alert, _messages_of(exc))
-    return _done(request, alert, "commented", _("Comment added."))
+def _assigned(data: dict[str, Any]) -> str:
+    return _("Assigned to %(name)s.") % {"name": data["assignee"]}
 
 
-@require_POST
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = _alert_for_action(request, pk)
-    candidates = list(colleagues(alert))
-    form = AssignForm(request.POST, candidates=candidates)
-    if not form.is_valid():
-        return _refused(request, alert, [_("Choose a colleague who covers this area.")])
-    assignee = next(u for u in candidates if u.pk == form.cleaned_data["assignee"])
-    try:
-        alert = alerting.assign(request.user, alert, assignee)
-    except ValidationError as exc:
-        return _refused(request, alert, _messages_of(exc))
-    return _done(request, alert, "assigned", _("Assigned to %(name)s.") % {"name": assignee})
+# The actions on one alert, each its form's fields handed to one service of `alerting`. Someone
+# is sent up to the door (the property office, or a worker), then stands there: what was found.
+acknowledge = _action(alerting.acknowledge, "acknowledged", gettext_lazy("Acknowledged."))
+resolve = _action(alerting.resolve, "resolved", gettext_lazy("Resolved."), ResolveForm)
+comment = _action(alerting.comment, "commented", gettext_lazy("Comment added."), CommentForm)
+assign = _action(alerting.assign, "assigned", _assigned, AssignForm)
+dispatch_to_door = _action(
+    alerting.dispatch_to_door, "dispatched", gettext_lazy("On the way to the door."), DispatchForm
+)
+arrive = _action(
+    alerting.record_arrival, "arrived", gettext_lazy("Arrival at the door recorded."), ArrivalForm
+)
 
 
 def _callee(alert: Alert, wanted: str | None) -> Person | None:
@@ -486,38 +482,6 @@ def call(request: HttpRequest, pk: int) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"tel": phone, "name": person.masked_name})
     return render(request, "alerts/call.html", {"alert": alert, "person": person, "phone": phone})
-
-
-@require_POST
-def dispatch_to_door(request: HttpRequest, pk: int) -> HttpResponse:
-    """The property office (or a worker) sends someone up to the door."""
-    alert = _alert_for_action(request, pk)
-    form = DispatchForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, alert, [_("Say who goes to the door.")])
-    try:
-        alert = alerting.dispatch_to_door(
-            request.user, alert, form.cleaned_data["sent"], form.cleaned_data["note"]
-        )
-    except ValidationError as exc:
-        return _refused(request, alert, _messages_of(exc))
-    return _done(request, alert, "dispatched", _("On the way to the door."))
-
-
-@require_POST
-def arrive(request: HttpRequest, pk: int) -> HttpResponse:
-    """Someone stood at the door: record it with what they found."""
-    alert = _alert_for_action(request, pk)
-    form = ArrivalForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, alert, [_("Choose what was found at the door.")])
-    try:
-        alert = alerting.record_arrival(
-            request.user, alert, form.cleaned_data["outcome"], form.cleaned_data["note"]
-        )
-    except ValidationError as exc:
-        return _refused(request, alert, _messages_of(exc))
-    return _done(request, alert, "arrived", _("Arrival at the door recorded."))
 
 
 @require_http_methods(["GET", "POST"])
