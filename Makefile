@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: demo test install lint typecheck pytest pytest-sqlite pytest-postgres messages check-deploy clean
+.PHONY: demo test install secrets lint typecheck pytest pytest-sqlite pytest-postgres messages check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# The secret key and the data keys under var/ (0600): created once, kept afterwards. Importing
+# the settings creates nothing; tests and commands read what this wrote.
+secrets: $(VENV)/.installed
+	$(BIN)/shouwang init-secrets
+
+install: $(VENV)/.installed secrets
 
 demo: install
 	$(BIN)/shouwang demo --host $(HOST) --port $(PORT)

@@ -373,7 +373,11 @@ def bench_http(db: Database, args: argparse.Namespace, keys: list[str]) -> dict[
 
 
 def bench_mqtt(db: Database, args: argparse.Namespace, run_id: str) -> dict[str, Any]:
-    if not (ROOT / "src/shouwang/devices/management/commands/ingest.py").exists():
+    # `shouwang ingest` lives in the runtime app; a checkout before it, in devices.
+    commands = [
+        ROOT / f"src/shouwang/{app}/management/commands/ingest.py" for app in ("runtime", "devices")
+    ]
+    if not any(path.exists() for path in commands):
         return {"available": False, "reason": "`shouwang ingest` (the MQTT bridge) is not there"}
     if not listening(MQTT_PORT):
         return {"available": False, "reason": f"no MQTT broker on {MQTT_HOST}:{MQTT_PORT}"}

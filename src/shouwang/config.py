@@ -3,15 +3,19 @@
 Everything an operator may set is an environment variable named SHOUWANG_*; the README has
 the table. `settings.py` is the only reader: it reads every variable once, at start-up, into
 plain settings and into one typed object per subsystem (`NotifyConfig`, `LiveBusConfig`,
-`MqttConfig`); code asks `django.conf.settings`, never the environment. Secrets that are not
-given are generated on first run into files readable only by the owner (0600), so a fresh
-checkout works and no secret ever sits in the repo or the database.
+`MqttConfig`); code asks `django.conf.settings`, never the environment.
+
+Reading has no side effects: importing settings creates no folder and no file. The secrets
+that are not given in the environment are read from files under SHOUWANG_VAR_DIR, which only
+`init_var_dir` creates (readable by the owner only, 0600): `shouwang init-secrets` explicitly,
+and `migrate`, `serve` and `demo` as they start, unless SHOUWANG_HTTPS says this is production
+(`shouwang.cli`). A process without them stops at Django's system checks, saying how to create
+them (`core/checks.py`). No secret ever sits in the repo or the database.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import secrets
@@ -32,59 +36,69 @@ def env_flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def var_dir() -> Path:
-    path = Path(env("VAR_DIR", "var")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a key)
+DATA_KEYS_FILE = "data_keys.json"
 
 
-def _write_private(path: Path, text: str) -> None:
-    # Create with 0600 from the start: a chmod after writing would leave a window.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+def var_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """SHOUWANG_VAR_DIR (default ./var), resolved. Not created here: see `init_var_dir`."""
+    return Path(env("VAR_DIR", "var", environ)).resolve()
 
 
-def _read_or_create(path: Path, make: Any) -> str:
+def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        pass
-    # Another process may have created it first: then read theirs.
-    with contextlib.suppress(FileExistsError):
-        _write_private(path, make())
-    return path.read_text(encoding="utf-8")
+        return None
 
 
-def secret_key() -> str:
-    given = env("SECRET_KEY")
-    if given:
-        return given
-    return _read_or_create(var_dir() / "secret_key", lambda: secrets.token_urlsafe(50)).strip()
+def secret_key(var: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """Django's signing key: SHOUWANG_SECRET_KEY, else VAR_DIR/secret_key, else "" (missing)."""
+    return env("SECRET_KEY", "", environ) or (_read(var / SECRET_KEY_FILE) or "").strip()
+
+
+def data_keys(var: Path, environ: Mapping[str, str] = os.environ) -> dict[str, Any] | None:
+    """The field-encryption keys and the blind-index key, or None when there are none.
+
+    Shape: {"current": 1, "encryption": {"1": <b64 256-bit>}, "index": <b64 256-bit>}.
+    From SHOUWANG_DATA_KEYS (that JSON) when set, else from VAR_DIR/data_keys.json.
+    """
+    text = env("DATA_KEYS", "", environ) or _read(var / DATA_KEYS_FILE)
+    if not text:
+        return None
+    keys: dict[str, Any] = json.loads(text)
+    return keys
 
 
 def _new_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def data_keys() -> dict[str, Any]:
-    """The field-encryption keys and the blind-index key.
+def _create_private(path: Path, text: str) -> bool:
+    """Write a new file readable by the owner only; False if it exists (another process, or an
+    earlier run, made it first: theirs is kept)."""
+    # Create with 0600 from the start: a chmod after writing would leave a window.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
 
-    Shape: {"current": 1, "encryption": {"1": <b64 256-bit>}, "index": <b64 256-bit>}.
-    From SHOUWANG_DATA_KEYS (that JSON) when set, else from var/data_keys.json.
-    """
-    given = env("DATA_KEYS")
-    if given:
-        text = given
-    else:
-        text = _read_or_create(
-            var_dir() / "data_keys.json",
-            lambda: json.dumps(
-                {"current": 1, "encryption": {"1": _new_key()}, "index": _new_key()}
-            ),
-        )
-    keys: dict[str, Any] = json.loads(text)
-    return keys
+
+def init_var_dir(var: Path, *, secret_key: bool, data_keys: bool) -> list[Path]:
+    """Create VAR_DIR, its static/ folder and, as asked, the secret files that do not exist
+    yet; an existing secret is never replaced. Returns the secret files created."""
+    var.mkdir(parents=True, exist_ok=True)
+    (var / "static").mkdir(exist_ok=True)  # WhiteNoise warns on every start if it is missing
+    made = []
+    if secret_key and _create_private(var / SECRET_KEY_FILE, secrets.token_urlsafe(50)):
+        made.append(var / SECRET_KEY_FILE)
+    new_keys = {"current": 1, "encryption": {"1": _new_key()}, "index": _new_key()}
+    if data_keys and _create_private(var / DATA_KEYS_FILE, json.dumps(new_keys)):
+        made.append(var / DATA_KEYS_FILE)
+    return made
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Django settings for Shouwang. Every knob is an environment variable (see README)."""
+"""Django settings for Shouwang. Every knob is an environment variable (see README).
+
+Importing this module reads; it creates nothing (no folder, no secret file): `shouwang.config`
+says who creates the var folder and the secrets.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from shouwang import config
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = config.var_dir()
 
-SECRET_KEY = config.secret_key()
+# Empty when neither given nor created yet: the system checks then stop every command that
+# needs it and say how to create it (core/checks.py).
+SECRET_KEY = config.secret_key(VAR_DIR)
 DEBUG = config.env_flag("DEBUG")
 # Behind TLS (production) cookies are secure and HSTS is on; the laptop demo is plain HTTP.
 HTTPS = config.env_flag("HTTPS")
@@ -164,8 +170,7 @@ TIME_ZONE = config.env("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start if it is missing
+STATIC_ROOT = VAR_DIR / "static"  # created with the var folder (config.init_var_dir)
 # Serve straight from the apps' static folders: no collectstatic step for a laptop install.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
@@ -177,7 +182,8 @@ MAX_UPLOAD_MB = int(config.env("MAX_UPLOAD_MB", "20"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_MB * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 
-SHOUWANG_DATA_KEYS = config.data_keys()
+# None when neither given nor created yet (as SECRET_KEY).
+SHOUWANG_DATA_KEYS = config.data_keys(VAR_DIR)
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -23,13 +23,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shouwang.settings")
 django.setup()
 
-from shouwang.devices.mqtt_bridge import (  # noqa: E402
-    Bridge,
-    BridgeSettings,
-    Received,
-    run_until_signalled,
-)
+from shouwang.devices.mqtt_bridge import Bridge, BridgeSettings, Received  # noqa: E402
 from shouwang.devices.services.ingest import IngestResult  # noqa: E402
+from shouwang.runtime.hosting import run_until_signalled  # noqa: E402
 
 
 async def main(kill_after: int) -> None:

@@ -8,6 +8,8 @@ class CoreConfig(AppConfig):
     verbose_name = _("Areas, residents and staff")
 
     def ready(self) -> None:
-        from shouwang.core import roles
+        from shouwang.core import checks, roles
+
+        checks.register()
 
         roles.grant_core()

@@ -17,6 +17,7 @@ from functools import cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class DecryptionError(ValueError):
@@ -40,7 +41,13 @@ class _Keys:
 
 @cache
 def _keys() -> _Keys:
-    return _Keys(settings.SHOUWANG_DATA_KEYS)
+    spec = settings.SHOUWANG_DATA_KEYS
+    if spec is None:
+        raise ImproperlyConfigured(
+            "No data keys: set SHOUWANG_DATA_KEYS or run `shouwang init-secrets` "
+            "(see `shouwang check`)."
+        )
+    return _Keys(spec)
 
 
 def reset_key_cache() -> None:

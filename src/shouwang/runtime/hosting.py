@@ -1,5 +1,7 @@
-"""Running the bridge: alone (`shouwang ingest`) or beside the web server on one event loop
-(`shouwang serve` with a broker), with graceful SIGTERM/SIGINT handling."""
+"""Hosting the MQTT bridge in a process: alone (`shouwang ingest`) or beside the web server on
+one event loop (`shouwang serve` with a broker), with graceful SIGTERM/SIGINT handling.
+
+The bridge itself (`devices.mqtt_bridge`) knows nothing of processes or signals."""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ from functools import partial
 
 import uvicorn
 
-from shouwang.devices.mqtt_bridge.bridge import Bridge
-from shouwang.devices.mqtt_bridge.config import BridgeSettings
+from shouwang.devices.mqtt_bridge import Bridge, BridgeSettings
 
 
 async def run_until_signalled(bridge: Bridge) -> None:

@@ -28,7 +28,9 @@ The modules, by job:
 - `config`: SHOUWANG_MQTT_* read and checked into `BridgeSettings` and its routes.
 - `wire`: the MQTT wire below aiomqtt: our own PUBLISH parser, the inbox, batched PUBACKs.
 - `bridge`: the session, batching, commit with retries, acknowledgement.
-- `hosting`: `shouwang ingest` alone, or beside the web server in `shouwang serve`.
+
+Running it in a process (`shouwang ingest` alone, or beside the web server in `shouwang serve`)
+is the runtime app's job: `shouwang/runtime/hosting.py`.
 """
 
 from shouwang.devices.mqtt_bridge.bridge import (
@@ -47,7 +49,6 @@ from shouwang.devices.mqtt_bridge.config import (
     parse_topics,
     parse_url,
 )
-from shouwang.devices.mqtt_bridge.hosting import run, run_until_signalled, serve_with_bridge
 from shouwang.devices.mqtt_bridge.wire import Received, parse_publish
 
 __all__ = [
@@ -65,7 +66,4 @@ __all__ = [
     "parse_publish",
     "parse_topics",
     "parse_url",
-    "run",
-    "run_until_signalled",
-    "serve_with_bridge",
 ]

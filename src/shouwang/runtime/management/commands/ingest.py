@@ -11,7 +11,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from shouwang.devices import mqtt_bridge
+from shouwang.devices.mqtt_bridge import Bridge, BridgeSettings
+from shouwang.runtime import hosting
 
 
 class Command(BaseCommand):
@@ -19,10 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            settings = mqtt_bridge.BridgeSettings.from_env()
+            settings = BridgeSettings.from_env()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
             f"MQTT bridge: {settings.describe()}, topics {', '.join(settings.subscriptions())}"
         )
-        mqtt_bridge.run(mqtt_bridge.Bridge(settings))
+        hosting.run(Bridge(settings))

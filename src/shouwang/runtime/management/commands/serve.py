@@ -65,10 +65,11 @@ class Command(BaseCommand):
 
     def _serve_with_bridge(self, options: dict[str, Any]) -> None:
         # Imported here so that --web-only processes never load the bridge.
-        from shouwang.devices import mqtt_bridge
+        from shouwang.devices.mqtt_bridge import Bridge, BridgeSettings
+        from shouwang.runtime import hosting
 
         try:
-            bridge = mqtt_bridge.Bridge(mqtt_bridge.BridgeSettings.from_env())
+            bridge = Bridge(BridgeSettings.from_env())
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         config = uvicorn.Config(
@@ -79,4 +80,4 @@ class Command(BaseCommand):
             log_config=uvicorn_log_config(),
             proxy_headers=False,
         )
-        asyncio.run(mqtt_bridge.serve_with_bridge(config, bridge))
+        asyncio.run(hosting.serve_with_bridge(config, bridge))
