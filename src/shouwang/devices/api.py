@@ -20,7 +20,7 @@ from shouwang.devices.adapters import ADAPTERS, DecodeError, SignatureError
 from shouwang.devices.adapters.onenet import verify_url
 from shouwang.devices.forms import filter_devices
 from shouwang.devices.models import Device, DeviceStatus, DoorState, IngestKey
-from shouwang.devices.services import ingest as ingest_service
+from shouwang.devices.services.ingest import Incoming, ingest, record_dead_letter
 from shouwang.devices.services.keys import authenticate
 from shouwang.devices.views import areas_of, device_place
 
@@ -76,17 +76,13 @@ def ingest_http(request: HttpRequest, adapter: str) -> Any:
             body, headers, key.config
         )
     except SignatureError as exc:
-        ingest_service.record_dead_letter(
-            adapter, "http", exc.reason, body, source=key.name, area=key.area
-        )
+        record_dead_letter(adapter, "http", exc.reason, body, source=key.name, area=key.area)
         return _error(401, exc.reason)
     except DecodeError as exc:
-        ingest_service.record_dead_letter(
-            adapter, "http", exc.reason, body, source=key.name, area=key.area
-        )
+        record_dead_letter(adapter, "http", exc.reason, body, source=key.name, area=key.area)
         return _error(422, exc.reason)
-    items = [ingest_service.Incoming(r, received_at) for r in readings]
-    result = ingest_service.ingest(items, "http", key.area)
+    items = [Incoming(r, received_at) for r in readings]
+    result = ingest(items, "http", key.area)
     return result.as_dict()
 
 

@@ -13,6 +13,11 @@ here the same way:
 
     result = writer.run(store_batch, items)   # runs here when the writer does not apply
 
+or, so that a reader (and a call graph) sees a plain call, by marking the function:
+
+    @writer.on_writer
+    def store_batch(items): ...
+
 On PostgreSQL, inside a caller's transaction, or on an in-memory database `run` simply calls the
 function on the caller's thread.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache, partial
+from functools import cache, partial, wraps
 from typing import ParamSpec, TypeVar
 
 from django.db import connection, connections
@@ -53,6 +58,17 @@ def run(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     context = contextvars.copy_context()
     call = partial(_guarded, function, *args, **kwargs)
     return _executor().submit(context.run, call).result()
+
+
+def on_writer(function: Callable[P, T]) -> Callable[P, T]:
+    """`function`, run by `run`: called like any function, on the writer thread when
+    `applies()`."""
+
+    @wraps(function)
+    def on_writer_thread(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run(function, *args, **kwargs)
+
+    return on_writer_thread
 
 
 def submit(function: Callable[[], T]) -> Future[T] | None:

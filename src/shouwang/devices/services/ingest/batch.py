@@ -38,10 +38,11 @@ def ingest(items: Sequence[Incoming], transport: str, area: Area | None = None) 
     thread (`core.sqlite.writer`)."""
     if not items:
         return IngestResult()
-    return writer.run(_ingest_here, items, transport, area)
+    return _commit(items, transport, area)
 
 
-def _ingest_here(items: Sequence[Incoming], transport: str, area: Area | None) -> IngestResult:
+@writer.on_writer
+def _commit(items: Sequence[Incoming], transport: str, area: Area | None) -> IngestResult:
     try:
         with transaction.atomic():
             return _ingest(items, transport, area)
