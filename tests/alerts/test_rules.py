@@ -74,6 +74,33 @@ def test_no_alert_outside_quarantine(quarantine: Watch, door: Door) -> None:
     assert not Alert.objects.exists()
 
 
+def test_quarantine_bounds_are_exact_and_other_watches_do_not_count(
+    town: Town, sensor: Device, door: Door
+) -> None:
+    # The ingest rule first asks, in hand-written SQL, which households of the batch are under
+    # quarantine at all: its bounds must be the ORM's, to the microsecond, on both databases.
+    start = T0 + timedelta(microseconds=500_000)
+    Watch.objects.create(kind=WatchKind.CARE, household=town.east_home, starts_at=T0)
+    Watch.objects.create(
+        kind=WatchKind.QUARANTINE, household=town.west_home, starts_at=T0 - timedelta(days=1)
+    )
+    watch = Watch.objects.create(
+        kind=WatchKind.QUARANTINE,
+        household=town.east_home,
+        starts_at=start,
+        ends_at=start + timedelta(days=14),
+    )
+    door("open", start - timedelta(microseconds=1))  # a microsecond early
+    door("closed", start - timedelta(microseconds=1))
+    assert not Alert.objects.exists()
+    door("open", start)  # the watch's first instant
+    assert Alert.objects.get().household == town.east_home
+    Alert.objects.all().delete()
+    door("closed", watch.ends_at)  # type: ignore[arg-type]
+    door("open", watch.ends_at)  # type: ignore[arg-type]  # its end is not in it
+    assert not Alert.objects.exists()
+
+
 def test_closing_the_door_raises_nothing(quarantine: Watch, door: Door) -> None:
     door("closed", T0)
     assert not Alert.objects.exists()
