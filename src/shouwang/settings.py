@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "shouwang.alerts",
     "shouwang.quarantine",
     "shouwang.passes",
+    "shouwang.patrol",
     # Last: the process runner (serve, worker, demo) sits on top of every app.
     "shouwang.runtime",
 ]

@@ -11,7 +11,7 @@ from shouwang.core.models import Role
 
 
 def test_every_app_with_permissions_grants_them_once() -> None:
-    assert roles.granting_apps() == ["alerts", "core", "devices", "passes", "quarantine"]
+    assert roles.granting_apps() == ["alerts", "core", "devices", "passes", "patrol", "quarantine"]
     with pytest.raises(ImproperlyConfigured, match="twice"):
         roles.grant("devices", {Role.GATE_GUARD: {"devices.view_device"}})
 

@@ -63,6 +63,7 @@ STARTS = (
     "/gate/",
     "/gate/log/",
     "/gate/visitors/",
+    "/patrol/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/favicon.ico")
