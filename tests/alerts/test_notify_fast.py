@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -160,19 +161,31 @@ sys.exit(3)
 """
 
 RETRY = """
-import json
+import json, threading
 from datetime import timedelta
 import django
 django.setup()
 import time_machine
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 from shouwang.alerts.models import Delivery
 from shouwang.alerts.notify import sender
+writers = set()  # the threads whose connections wrote
+
+def watch(sender, connection, **kwargs):
+    name = threading.current_thread().name
+    def seen(sql):
+        if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writers.add(name)
+    connection.connection.set_trace_callback(seen)
+
+connection_created.connect(watch)
 before = list(Delivery.objects.values("status", "attempts", "claim"))
 with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=False):
     report = sender.run_due()  # the periodic sweep, after the claim ran out
 after = list(Delivery.objects.values("id", "status", "attempts", "claim"))
-print(json.dumps({"before": before, "after": after, "sent": report.sent}))
+state = {"before": before, "after": after, "sent": report.sent, "writers": sorted(writers)}
+print(json.dumps(state))
 """
 
 
@@ -260,8 +273,51 @@ def test_a_crash_between_send_and_record_loses_nothing_and_the_copy_is_recognisa
     assert after["status"] == "sent"
     assert after["attempts"] == 2
     assert after["claim"] == ""
+    # On SQLite the retry's lease, claim and record went through the process's one writer
+    # thread, as the first attempts' outcomes and the ingest batches do.
+    assert state["writers"] == ["sqlite-writer_0"]
     # … and the receiver can tell the second copy for what it is: the same key.
     assert len(hook.posts) == 2
     keys = {p["headers"]["Idempotency-Key"] for p in hook.posts}
     assert keys == {f"shouwang-delivery-{after['id']}"}
     assert json.loads(hook.posts[0]["body"])["title"] == json.loads(hook.posts[1]["body"])["title"]
+
+
+# --- warm from the start -----------------------------------------------------------------
+
+
+def _serve_until_listening(env: dict[str, str]) -> list[str]:
+    """`shouwang serve --web-only` on a fresh SQLite file: its output up to uvicorn's
+    "running" line, when it takes its first request."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shouwang", "serve", "--web-only", "--no-migrate", "--port", port],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "Uvicorn running" in line:
+                return lines
+        pytest.fail("server exited before it started:\n" + "".join(lines))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_first_attempt_sender_is_warm_before_the_first_request(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
+    env |= {"SHOUWANG_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "shouwang.settings"}
+    warm = "first-attempt sender ready"
+    assert any(warm in line for line in _serve_until_listening(env))
+    # Off, nothing starts (every first attempt goes through the general sender).
+    off = _serve_until_listening(env | {"SHOUWANG_NOTIFY_FAST": "0"})
+    assert not any(warm in line for line in off)

@@ -83,7 +83,7 @@ def decide(deliveries: Sequence[Delivery], channels_by_id: dict[int, Channel]) -
     if not runtime.running():
         if not conf.fast():
             return []
-        runtime.start()  # once per process, on its first alert
+        runtime.start()  # a process that did not warm it up (`start`): on its first alert
     wanted: list[tuple[Delivery, Channel]] = []
     for d in deliveries:
         channel = channels_by_id.get(d.channel_id or 0)
@@ -174,8 +174,8 @@ def webhook_body(message: messages.Message, extras: dict[str, str]) -> bytes:
 
 
 class Runtime:
-    """One thread with an event loop and a pooled HTTP client, started on a process's first
-    alert when NOTIFY_FAST is on (the default; the test suite turns it off but where a test
+    """One thread with an event loop and a pooled HTTP client, started with the process
+    (`start`) when NOTIFY_FAST is on (the default; the test suite turns it off but where a test
     means it)."""
 
     def __init__(self) -> None:
@@ -213,6 +213,7 @@ class Runtime:
                 max_workers=1, thread_name_prefix="shouwang-notify-record"
             )
             self._loop = loop
+        log.info("first-attempt sender ready: its thread, event loop and HTTP pool")
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
@@ -395,5 +396,9 @@ runtime = Runtime()
 
 
 def start() -> None:
-    """Warm the sender up (it also starts by itself on a process's first alert)."""
-    runtime.start()
+    """Warm the sender up as a process starts (`shouwang serve`, `ingest` and `worker` call
+    it), so that the first alert finds its thread, loop and HTTP pool ready instead of paying
+    for them. Nothing with NOTIFY_FAST off. A process that did not call it (a management
+    command raising an alert) starts the sender on its first alert."""
+    if conf.fast():
+        runtime.start()

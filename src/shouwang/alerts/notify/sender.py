@@ -20,6 +20,11 @@ The flow:
   (sent deliveries leading a message). A burst beyond that becomes one digest: with room for
   one message left, the sender waits a few seconds to gather what is coming and sends it all
   as one; with none left, deliveries wait for the window to free a slot.
+- On SQLite every write here (lease, claim, deferral, outcome, audit) is handed to the
+  process's one writer thread (`core.sqlite.writer`: the functions marked `@writer.on_writer`,
+  and `writer.run` for the audit entry), where the ingest batches and the
+  first attempts' outcomes are written too: one queue instead of threads fighting for the
+  write lock. Reads stay on the sender's own thread (WAL readers do not wait).
 - Timers for retries and deferrals run in this process; the periodic sweep
   (`alerts.tasks.send_due_notifications`, every minute) finds anything else that is due, such
   as what a process that crashed or restarted left behind.
@@ -47,6 +52,7 @@ from django.utils import timezone
 from shouwang.alerts.models import Channel, Delivery
 from shouwang.alerts.notify import channels, conf, disclosure, messages, recipients
 from shouwang.core import audit
+from shouwang.core.sqlite import writer
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +118,11 @@ def run_due(now: datetime | None = None) -> Report:
 # --- one channel ----------------------------------------------------------------------------
 
 
+# Every write below is marked @writer.on_writer: on SQLite it runs on the process's one writer
+# thread (see the module's docstring).
+
+
+@writer.on_writer
 def _acquire(channel_id: int, token: str) -> bool:
     now = timezone.now()
     return (
@@ -122,6 +133,7 @@ def _acquire(channel_id: int, token: str) -> bool:
     )
 
 
+@writer.on_writer
 def _release(channel_id: int, token: str) -> None:
     Channel.objects.filter(pk=channel_id, lease_token=token).update(
         lease_token="", lease_until=None
@@ -167,22 +179,39 @@ def _messages_in_window(channel_id: int, now: datetime) -> list[datetime]:
 
 
 def _defer(ids: Iterable[int], now: datetime, until: datetime, report: Report) -> None:
-    # Claimed deliveries lie CLAIM ahead: the condition leaves any such alone.
-    report.deferred += Delivery.objects.filter(
-        pk__in=list(ids), status=Pending, next_attempt_at__lte=now + GATHER
-    ).update(next_attempt_at=until)
+    report.deferred += _postpone(list(ids), now, until)
     runtime.schedule(until)
 
 
-def _claim(ids: list[int], now: datetime) -> list[Delivery]:
-    """Take the deliveries that are still pending and due; count the attempt."""
-    claim = uuid.uuid4().hex
+@writer.on_writer
+def _postpone(ids: list[int], now: datetime, until: datetime) -> int:
+    # Claimed deliveries lie CLAIM ahead: the condition leaves any such alone.
+    return Delivery.objects.filter(
+        pk__in=ids, status=Pending, next_attempt_at__lte=now + GATHER
+    ).update(next_attempt_at=until)
+
+
+@writer.on_writer
+def _take(ids: list[int], now: datetime, claim: str) -> None:
     Delivery.objects.filter(pk__in=ids, status=Pending, next_attempt_at__lte=now).update(
         claim=claim,
         attempts=F("attempts") + 1,
         next_attempt_at=now + CLAIM,
         last_attempt_at=now,
     )
+
+
+@writer.on_writer
+def _fail_inactive(ids: list[int], now: datetime) -> int:
+    return Delivery.objects.filter(pk__in=ids, status=Pending).update(
+        status=Delivery.Status.FAILED, last_error="渠道已停用", last_attempt_at=now
+    )
+
+
+def _claim(ids: list[int], now: datetime) -> list[Delivery]:
+    """Take the deliveries that are still pending and due; count the attempt."""
+    claim = uuid.uuid4().hex
+    _take(ids, now, claim)
     return list(
         Delivery.objects.filter(claim=claim, status=Pending)
         .select_related("alert__person")
@@ -206,9 +235,7 @@ def _round(channel_id: int, token: str, report: Report) -> bool:
         return False
     ids = [pk for pk, _ in due]
     if not channel.active:
-        report.failed += Delivery.objects.filter(pk__in=ids, status=Pending).update(
-            status=Delivery.Status.FAILED, last_error="渠道已停用", last_attempt_at=now
-        )
+        report.failed += _fail_inactive(ids, now)
         return True
     as_one = False
     if channel.per_minute:
@@ -299,39 +326,41 @@ def _send(
             key=f"shouwang-{'digest' if digest else 'delivery'}-{min(d.pk for d in deliveries)}",
         )
         if reader is not None:
-            disclosure.record(channel, reader, deliveries[0].alert)
+            writer.run(disclosure.record, channel, reader, deliveries[0].alert)
     except channels.SendError as exc:
         error = exc
     except Exception as exc:  # a bug must not leave the deliveries claimed for good
         error = channels.SendError(f"内部错误：{type(exc).__name__}")
         log.error("sending to channel %s failed: %s", channel.pk, type(exc).__name__)
-    _record(channel, deliveries, error, report)
+    report.add(_record(channel, deliveries, error))
 
 
+@writer.on_writer
 def _record(
-    channel: Channel,
-    deliveries: list[Delivery],
-    error: channels.SendError | None,
-    report: Report,
-) -> None:
+    channel: Channel, deliveries: list[Delivery], error: channels.SendError | None
+) -> Report:
+    """The outcome of one message, in one transaction."""
+    report = Report()
     now = timezone.now()
     ids = [d.pk for d in deliveries]
-    if error is None:
-        lead = min(ids) if len(ids) > 1 else 0
+    lead = min(ids) if len(ids) > 1 else 0
+    with transaction.atomic():
+        if error is not None:
+            for delivery in deliveries:
+                report.add(record_failure(delivery, error))
+            return report
         Delivery.objects.filter(pk__in=ids).update(
             status=Delivery.Status.SENT, sent_at=now, digest_of=lead, claim=""
         )
-        report.messages += 1
-        report.sent += len(ids)
-        log.info(
-            "sent %s to channel %s%s",
-            "deliveries " + ",".join(map(str, ids)) if lead else f"delivery {ids[0]}",
-            channel.pk,
-            " as one digest" if lead else "",
-        )
-        return
-    for delivery in deliveries:
-        report.add(record_failure(delivery, error))
+    report.messages += 1
+    report.sent += len(ids)
+    log.info(
+        "sent %s to channel %s%s",
+        "deliveries " + ",".join(map(str, ids)) if lead else f"delivery {ids[0]}",
+        channel.pk,
+        " as one digest" if lead else "",
+    )
+    return report
 
 
 def record_failure(

@@ -7,9 +7,10 @@ closing last, checkpoints the WAL. One long-lived thread with one connection tak
 in turn instead, as the raw driver would.
 
 Used by the ingest path (`devices.services.ingest`) for its batches, by the MQTT bridge (its
-batches run on this very thread: `shared_executor`) and by the notification sender for the
-outcomes of first attempts (`submit`, batched); any other hot writer may hand its transactions
-here the same way:
+batches run on this very thread: `shared_executor`), by the notification sender for the
+outcomes of first attempts (`submit`, batched) and by the general sender for every write of
+its retries and digests (lease, claim, deferral, outcome: `on_writer`); any other hot writer may
+hand its transactions here the same way:
 
     result = writer.run(store_batch, items)   # runs here when the writer does not apply
 
@@ -25,6 +26,7 @@ function on the caller's thread.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache, partial, wraps
@@ -41,11 +43,14 @@ def applies() -> bool:
 
     Not inside a caller's transaction (the MQTT bridge's, a test's): the work belongs to it.
     Not for an in-memory database (tests), which another thread's connection would not share.
+    Not on the writer thread itself (an on-commit hook of its work), which would wait for
+    itself.
     """
     return (
         connection.vendor == "sqlite"
         and not connection.in_atomic_block
         and not connection.is_in_memory_db()  # type: ignore[attr-defined]
+        and not getattr(_here, "writer", False)
     )
 
 
@@ -106,6 +111,15 @@ def _guarded(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> 
         raise
 
 
+_here = threading.local()
+
+
+def _mark_writer() -> None:
+    _here.writer = True
+
+
 @cache
 def _executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+    return ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="sqlite-writer", initializer=_mark_writer
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from shouwang.alerts.notify import fast
 from shouwang.devices.mqtt_bridge import Bridge, BridgeSettings
 from shouwang.runtime import hosting
 
@@ -26,4 +27,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"MQTT bridge: {settings.describe()}, topics {', '.join(settings.subscriptions())}"
         )
+        fast.start()  # the first alert's deliveries find their sender warm
         hosting.run(Bridge(settings))

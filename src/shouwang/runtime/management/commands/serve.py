@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from shouwang.alerts.notify import fast
 from shouwang.core.logs import uvicorn_log_config
 from shouwang.runtime.worker import start_embedded
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Shouwang on http://{options['host']}:{options['port']}/")
+        fast.start()  # the first alert's deliveries find their sender warm
         consumer = None if options["web_only"] else start_embedded()
         # Django, the apps and their modules are loaded by now and live as long as the
         # process: keep them out of the collector's generations, so its pauses stay short

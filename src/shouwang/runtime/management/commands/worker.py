@@ -7,6 +7,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from shouwang.alerts.notify import fast
+
 
 class Command(BaseCommand):
     help = "Run the task consumer: queued deliveries and periodic checks."
@@ -15,4 +17,5 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        fast.start()  # alerts raised by tasks (timers, offline devices) send at once
         call_command("run_huey", workers=options["workers"], worker_type="thread")
