@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from shouwang.alerts.models import (
     Alert,
@@ -99,6 +101,34 @@ def test_quarantine_bounds_are_exact_and_other_watches_do_not_count(
     door("closed", watch.ends_at)  # type: ignore[arg-type]
     door("open", watch.ends_at)  # type: ignore[arg-type]  # its end is not in it
     assert not Alert.objects.exists()
+
+
+def test_the_door_rule_loads_only_what_a_batch_needs(
+    town: Town, sensor: Device, door: Door
+) -> None:
+    # Nearly every batch is like this one (an installed sensor, nobody under quarantine): the
+    # rule must answer it with its one hand-written statement, not load watches, suppression
+    # windows or households (bench/ingest_batch_cpu.py shows what that costs the writer).
+    Watch.objects.create(kind=WatchKind.CARE, household=town.east_home, starts_at=T0)
+    door("closed", T0 - timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        door("open", T0)
+    rule_reads = [q["sql"] for q in queries if "alerts_watch" in q["sql"]]
+    assert len(rule_reads) == 1
+    assert not any(
+        "alerts_suppressionwindow" in q["sql"] for q in queries if q["sql"] not in rule_reads
+    )
+    assert not any('FROM "core_household"' in q["sql"] for q in queries)
+    assert not Alert.objects.exists()
+    # Under quarantine, with no suppression window: the windows are not loaded either.
+    Watch.objects.create(kind=WatchKind.QUARANTINE, household=town.east_home, starts_at=T0)
+    door("closed", T0 + timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        door("open", T0 + timedelta(minutes=2))
+    assert Alert.objects.count() == 1
+    first_read = next(q["sql"] for q in queries if "alerts_watch" in q["sql"])
+    others = [q["sql"] for q in queries if q["sql"] != first_read]
+    assert not any("alerts_suppressionwindow" in sql for sql in others)
 
 
 def test_closing_the_door_raises_nothing(quarantine: Watch, door: Door) -> None:

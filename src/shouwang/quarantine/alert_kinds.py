@@ -85,37 +85,49 @@ def _active(windows: Iterable[W], at: datetime) -> W | None:
     return None
 
 
-def _under_quarantine(household_ids: set[int], first: datetime, last: datetime) -> set[int]:
-    """Which of these households have a quarantine watch overlapping [first, last].
+def _under_quarantine(
+    household_ids: set[int], first: datetime, last: datetime
+) -> tuple[set[int], set[int]]:
+    """Which of these households have a quarantine watch overlapping [first, last], and which
+    of those also have a suppression window overlapping it.
 
     This runs for every ingest batch with a door opening in it, on the one writer, and the
     answer is nearly always "none" (most sensors watch elderly people or nobody): one short
-    hand-written statement instead of an ORM query, whose compiling cost more than the
-    statement itself (a third of the writer's time at 500 msg/s in bench/door_to_alert.py).
-    The rare batch that does concern a quarantined household then loads its watches by ORM."""
+    hand-written statement instead of ORM queries, whose compiling cost more than running
+    them (a third of the writer's time at 500 msg/s in bench/door_to_alert.py). Only a batch
+    that concerns a quarantined household loads its watches, and its suppression windows only
+    if it has any, by ORM."""
     ops = connection.ops
     ids = sorted(household_ids)
-    table = ops.quote_name(_WATCH_TABLE)
+    watch, window = ops.quote_name(_WATCH_TABLE), ops.quote_name(_WINDOW_TABLE)
     placeholders = ", ".join(["%s"] * len(ids))
-    # Only placeholders and our own quoted table name are formatted in.
+    # Only placeholders and our own quoted table names are formatted in.
     sql = (
-        f"SELECT DISTINCT household_id FROM {table} WHERE kind = %s AND paused = %s"  # noqa: S608
-        " AND starts_at <= %s AND (ends_at IS NULL OR ends_at > %s)"
-        f" AND household_id IN ({placeholders})"
+        f"SELECT DISTINCT w.household_id, EXISTS (SELECT 1 FROM {window} s"  # noqa: S608
+        " WHERE s.household_id = w.household_id AND s.starts_at <= %s AND s.ends_at > %s)"
+        f" FROM {watch} w WHERE w.kind = %s AND w.paused = %s"
+        " AND w.starts_at <= %s AND (w.ends_at IS NULL OR w.ends_at > %s)"
+        f" AND w.household_id IN ({placeholders})"
     )
+    last_value = ops.adapt_datetimefield_value(last)
+    first_value = ops.adapt_datetimefield_value(first)
     params = [
+        last_value,
+        first_value,
         WatchKind.QUARANTINE.value,
         False,
-        ops.adapt_datetimefield_value(last),
-        ops.adapt_datetimefield_value(first),
+        last_value,
+        first_value,
         *ids,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+    return {row[0] for row in rows}, {row[0] for row in rows if row[1]}
 
 
 _WATCH_TABLE = Watch._meta.db_table
+_WINDOW_TABLE = SuppressionWindow._meta.db_table
 
 
 def door_open_triggers(result: IngestResult) -> list[Trigger]:
@@ -134,7 +146,7 @@ def door_open_triggers(result: IngestResult) -> list[Trigger]:
     household_ids = {e.device.household_id for e in events if e.device.household_id}
     first = min(e.event_time for e in events)
     last = max(e.event_time for e in events)
-    household_ids = _under_quarantine(household_ids, first, last)
+    household_ids, with_windows = _under_quarantine(household_ids, first, last)
     if not household_ids:
         return []
     watches: dict[int, list[Watch]] = defaultdict(list)
@@ -146,19 +158,18 @@ def door_open_triggers(result: IngestResult) -> list[Trigger]:
             starts_at__lte=last,
         )
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=first))
-        .select_related("person")
+        .select_related("person", "household__area")
     ):
         watches[watch.household_id].append(watch)
     if not watches:
         return []
     quiet: dict[int, list[SuppressionWindow]] = defaultdict(list)
-    for window in SuppressionWindow.objects.filter(
-        household_id__in=watches.keys(), starts_at__lte=last, ends_at__gt=first
-    ):
-        quiet[window.household_id].append(window)
-    households = {
-        h.pk: h for h in Household.objects.filter(pk__in=watches.keys()).select_related("area")
-    }
+    if with_windows:
+        for window in SuppressionWindow.objects.filter(
+            household_id__in=with_windows, starts_at__lte=last, ends_at__gt=first
+        ):
+            quiet[window.household_id].append(window)
+    households = {w.household_id: w.household for ws in watches.values() for w in ws}
     names = ancestor_names([h.area for h in households.values()])
     book = RuleBook([QUARANTINE_DOOR_OPEN])
     triggers: list[Trigger] = []
