@@ -29,6 +29,11 @@ DECLARED_BY = {
         "quarantine_case",
     },
     "shouwang.passes.alert_kinds": {"quarantine_gate_denied"},
+    "shouwang.patrol.alert_kinds": {
+        "patrol_rectification",
+        "patrol_rectification_overdue",
+        "patrol_settings",
+    },
     "shouwang.alerts.alert_kinds": {"escalation", "unusual_data_access"},
 }
 
@@ -45,7 +50,7 @@ def test_every_app_declares_its_own_kinds() -> None:
 
 def test_rules_that_read_other_apps_are_registered_once() -> None:
     assert sorted(registry.INGEST_RULES) == ["shouwang.quarantine.alert_kinds.door_open_triggers"]
-    assert sorted(registry.TIMER_RULES) == ["care_inactivity"]
+    assert sorted(registry.TIMER_RULES) == ["care_inactivity", "patrol_overdue"]
     # Discovery again (a second ready(), a test runner) does not register anything twice.
     autodiscover_modules("alert_kinds")
     assert len(registry.INGEST_RULES) == 1

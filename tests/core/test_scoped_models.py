@@ -29,6 +29,7 @@ THROUGH_PARENT: dict[str, str] = {
     "quarantine.HealthCheck": "case",
     "quarantine.ResidentLink": "case",
     "quarantine.ServiceRecord": "case",
+    "patrol.RoundStop": "round",
 }
 
 # Not held by area: platform settings and records only platform-wide roles (or nobody but

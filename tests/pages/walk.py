@@ -64,6 +64,8 @@ STARTS = (
     "/gate/log/",
     "/gate/visitors/",
     "/patrol/",
+    "/patrol/rounds/",
+    "/patrol/orders/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/favicon.ico")

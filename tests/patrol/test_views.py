@@ -76,7 +76,10 @@ def test_a_community_worker_has_no_camera_screens(patrol: Patrol, town: Town) ->
     client = _client(town.east_worker)
     assert client.get("/patrol/").status_code == 403
     assert client.get(f"/patrol/cameras/{patrol.east_camera.pk}/").status_code == 403
-    assert "/patrol/" not in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert 'href="/patrol/"' not in home
+    assert "/patrol/rounds/" not in home
+    assert 'href="/patrol/orders/"' in home  # their community's rectification orders
 
 
 def test_an_image_is_uploaded_for_a_camera_shouwang_cannot_reach(patrol: Patrol) -> None:
@@ -92,3 +95,44 @@ def test_an_image_is_uploaded_for_a_camera_shouwang_cannot_reach(patrol: Patrol)
     good = SimpleUploadedFile("gate.jpg", gate_jpeg(), content_type="image/jpeg")
     client.post(f"/patrol/cameras/{camera.pk}/upload/", {"image": good})
     assert Snapshot.objects.filter(camera=camera).count() == 1
+
+
+def test_a_round_is_walked_through_the_pages(patrol: Patrol, town: Town, clock: object) -> None:
+    from shouwang.patrol.models import PatrolPlan, RectificationOrder, Round, StopResult
+
+    client = _client(patrol.operator)
+    html = client.get("/patrol/rounds/").content.decode()
+    assert "建立巡查计划" in html
+    client.post("/patrol/plans/new/", {"area": town.street.pk})
+    plan = PatrolPlan.objects.get()
+    answer = client.post("/patrol/rounds/open/", {"plan": plan.pk, "window": 0}, follow=True)
+    round_ = Round.objects.get()
+    html = answer.content.decode()
+    assert "已查 0 / 2" in html
+    assert "东门" in html
+    assert Snapshot.objects.filter(camera=patrol.east_camera).exists()  # fetched fresh
+    first, second = round_.stops.order_by("position")
+    client.post(f"/patrol/rounds/{round_.pk}/stops/{first.pk}/ok/")
+    evidence = Snapshot.objects.filter(camera=patrol.west_camera).first()
+    if evidence is None:
+        client.get(f"/patrol/rounds/{round_.pk}/?stop={second.pk}")
+        evidence = Snapshot.objects.filter(camera=patrol.west_camera).first()
+    assert evidence is not None
+    bad = client.post(
+        f"/patrol/rounds/{round_.pk}/stops/{second.pk}/finding/",
+        {"category": "asleep", "severity": 1},
+        follow=True,
+    )
+    assert "有效的选项" in bad.content.decode()  # Django: 选择一个有效的选项
+    client.post(
+        f"/patrol/rounds/{round_.pk}/stops/{second.pk}/finding/",
+        {"category": "crowding", "severity": 2, "note": "聚集", "evidence": evidence.pk},
+    )
+    second.refresh_from_db()
+    assert second.result == StopResult.FINDING
+    assert RectificationOrder.objects.get().finding.evidence == evidence
+    # Another town's operator: the round, its stops and its order are not found.
+    other = _client(patrol.other_operator)
+    assert other.get(f"/patrol/rounds/{round_.pk}/").status_code == 404
+    assert other.post(f"/patrol/rounds/{round_.pk}/stops/{first.pk}/ok/").status_code == 404
+    assert other.post("/patrol/rounds/open/", {"plan": plan.pk, "window": 1}).status_code == 404

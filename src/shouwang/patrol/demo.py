@@ -1,6 +1,7 @@
 """The demo town's video patrol: two checkpoints at every compound, each with a camera whose
-snapshots are generated gate images (the demo has no real camera to ask), so the patrol
-screens have something to show. Idempotent: a second run adds only what is missing."""
+snapshots are generated gate images (the demo has no real camera to ask); the town's plan
+with today's round under way, two findings and their rectification orders (one open, one
+answered and waiting for the re-check). Idempotent: a second run adds only what is missing."""
 
 from __future__ import annotations
 
@@ -12,8 +13,19 @@ from django.utils import timezone
 
 from shouwang.core.demo import TOWN_NAME, DemoTown
 from shouwang.core.models import Area, AreaKind
-from shouwang.patrol.models import Camera, Checkpoint, CheckpointKind, Snapshot, SnapshotSource
-from shouwang.patrol.services import snapshots
+from shouwang.patrol.models import (
+    Camera,
+    Checkpoint,
+    CheckpointKind,
+    FindingCategory,
+    FindingSeverity,
+    RectificationOrder,
+    Round,
+    Snapshot,
+    SnapshotSource,
+)
+from shouwang.patrol.services import orders, rounds, snapshots
+from shouwang.patrol.services.rounds import FindingData
 from shouwang.patrol.services.setup import CameraData, add_camera, add_checkpoint
 
 GATES = (("东门", CheckpointKind.GATE), ("南门岗亭", CheckpointKind.POST))
@@ -70,3 +82,41 @@ def seed_demo() -> None:
                 content = gate_image(f"{compound.name} {camera.name}", people, camera.pk + age)
                 taken = snapshots.upload(None, camera, content)
                 Snapshot.objects.filter(pk=taken.pk).update(taken_at=now - timedelta(minutes=age))
+    seed_rounds(street)
+
+
+def seed_rounds(street: Area) -> None:
+    """The town's plan, today's round under way (some checkpoints OK, one finding with its
+    open rectification order, one answered), once."""
+    plan = rounds.ensure_plan(None, street)
+    today = rounds.local_today()
+    if Round.objects.filter(plan=plan, day=today).exists():
+        return
+    window = rounds.current_window(plan)
+    if window is None:
+        local = timezone.localtime().time()
+        windows = rounds.parse_windows(plan.windows)
+        started = [n for n, (start, _end) in enumerate(windows) if start <= local]
+        window = started[-1] if started else 0
+    round_ = rounds.open_round(None, plan, today, window)
+    stops = list(round_.stops.select_related("checkpoint").order_by("position"))
+    latest = {
+        s.camera.checkpoint_id: s
+        for s in Snapshot.objects.filter(camera__checkpoint__in=[s.checkpoint for s in stops])
+        .select_related("camera")
+        .order_by("taken_at", "pk")
+    }
+    findings = {
+        0: FindingData(FindingCategory.CROWDING, FindingSeverity.SERIOUS, "门口聚集约十人"),
+        3: FindingData(FindingCategory.UNMANNED, FindingSeverity.MINOR, "岗亭无人值守"),
+    }
+    for n, stop in enumerate(stops[: max(1, len(stops) * 2 // 3)]):
+        if n in findings:
+            data = findings[n]
+            data.evidence = latest.get(stop.checkpoint_id)
+            rounds.record_finding(None, stop, data)
+        else:
+            rounds.mark_ok(None, stop)
+    issued = list(RectificationOrder.objects.filter(finding__stop__round=round_).order_by("pk"))
+    if len(issued) > 1:
+        orders.answer(None, issued[-1], "已安排专人值守", gate_image("fixed", 1, 7))

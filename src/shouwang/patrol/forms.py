@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shouwang.patrol.models import FindingCategory, FindingSeverity
 from shouwang.patrol.services.snapshots import MAX_IMAGE_BYTES
 
 
@@ -18,3 +19,35 @@ class SnapshotUploadForm(forms.Form):
                 _("The image is larger than %(mb)d MB.") % {"mb": MAX_IMAGE_BYTES // 1024 // 1024}
             )
         return upload
+
+
+class FindingForm(forms.Form):
+    category = forms.ChoiceField(
+        label=_("What is wrong"), choices=FindingCategory.choices, widget=forms.RadioSelect
+    )
+    severity = forms.TypedChoiceField(
+        label=_("How serious"),
+        choices=FindingSeverity.choices,
+        coerce=int,
+        initial=FindingSeverity.MINOR,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    evidence = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class AnswerForm(forms.Form):
+    note = forms.CharField(
+        label=_("What was done"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photo = forms.FileField(label=_("Photo of the gate now"), required=False)
+
+    def clean_photo(self) -> Any:
+        upload = self.cleaned_data.get("photo")
+        if upload is not None and upload.size > MAX_IMAGE_BYTES:
+            raise forms.ValidationError(_("The photo is too large."))
+        return upload
+
+
+class ReturnForm(forms.Form):
+    note = forms.CharField(label=_("What is still wrong"), max_length=500)

@@ -14,6 +14,7 @@ scoped view with `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -195,3 +196,290 @@ class Snapshot(models.Model):
     @staticmethod
     def seal(content: bytes) -> bytes:
         return crypto.encrypt_bytes(content, IMAGE_CONTEXT)
+
+
+DEFAULT_WINDOWS = [["08:00", "10:00"], ["13:00", "15:00"], ["19:00", "21:00"]]
+
+
+def default_windows() -> list[list[str]]:
+    return [list(w) for w in DEFAULT_WINDOWS]
+
+
+class PatrolPlan(models.Model):
+    """A town's video rounds: its daily time windows and the checkpoints walked in each round
+    (none chosen: every checkpoint in the town that has a camera)."""
+
+    scope_path = "area__path"
+
+    area = models.OneToOneField(
+        "core.Area", verbose_name=_("town"), on_delete=models.PROTECT, related_name="patrol_plan"
+    )
+    windows = models.JSONField(_("time windows"), default=default_windows)
+    checkpoints = models.ManyToManyField(
+        Checkpoint, verbose_name=_("checkpoints"), blank=True, related_name="plans"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = ScopedQuerySet["PatrolPlan"].as_manager()
+
+    class Meta:
+        verbose_name = _("patrol plan")
+        verbose_name_plural = _("patrol plans")
+
+    def __str__(self) -> str:
+        return str(self.area)
+
+
+class RoundState(models.TextChoices):
+    UPCOMING = "upcoming", _("Not yet")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    LATE = "late", _("Finished late")
+    UNFINISHED = "unfinished", _("Not finished in its window")
+
+
+class Round(models.Model):
+    """One window's round on one day: a work list of checkpoints, stepped through one by one."""
+
+    scope_path = "plan__area__path"
+
+    plan = models.ForeignKey(
+        PatrolPlan, verbose_name=_("patrol plan"), on_delete=models.PROTECT, related_name="rounds"
+    )
+    day = models.DateField(_("day"))
+    window = models.PositiveSmallIntegerField(_("window"))
+    starts_at = models.DateTimeField(_("window starts"))
+    ends_at = models.DateTimeField(_("window ends"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    total = models.PositiveIntegerField(_("checkpoints"), default=0)
+    checked = models.PositiveIntegerField(_("checked"), default=0)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = ScopedQuerySet["Round"].as_manager()
+
+    class Meta:
+        verbose_name = _("patrol round")
+        verbose_name_plural = _("patrol rounds")
+        ordering = ["-day", "-window"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "day", "window"], name="patrol_round_one_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} #{self.window + 1}"
+
+    def state(self, now: datetime | None = None) -> str:
+        now = now or timezone.now()
+        if self.finished_at is not None:
+            return RoundState.DONE if self.finished_at <= self.ends_at else RoundState.LATE
+        if now >= self.ends_at:
+            return RoundState.UNFINISHED
+        if now < self.starts_at:
+            return RoundState.UPCOMING
+        return RoundState.IN_PROGRESS
+
+    def state_label(self) -> str:
+        return str(RoundState(self.state()).label)
+
+
+class StopResult(models.TextChoices):
+    PENDING = "pending", _("Not checked")
+    OK = "ok", _("OK")
+    FINDING = "finding", _("Finding")
+
+
+class RoundStop(models.Model):
+    round = models.ForeignKey(
+        Round, verbose_name=_("patrol round"), on_delete=models.CASCADE, related_name="stops"
+    )
+    checkpoint = models.ForeignKey(
+        Checkpoint, verbose_name=_("checkpoint"), on_delete=models.PROTECT, related_name="+"
+    )
+    position = models.PositiveIntegerField(_("position"))
+    result = models.CharField(
+        _("result"), max_length=10, choices=StopResult.choices, default=StopResult.PENDING
+    )
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("round stop")
+        verbose_name_plural = _("round stops")
+        ordering = ["round_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "checkpoint"], name="patrol_stop_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.position}"
+
+
+class FindingCategory(models.TextChoices):
+    CROWDING = "crowding", _("Crowding")
+    UNMANNED = "unmanned", _("Post unmanned")
+    NOT_CHECKING = "not_checking", _("Passes or temperature not checked")
+    NO_MASK = "no_mask", _("No mask")
+    OTHER = "other", _("Other")
+
+
+class FindingSeverity(models.IntegerChoices):
+    MINOR = 1, _("Minor")
+    SERIOUS = 2, _("Serious")
+    GRAVE = 3, _("Grave")
+
+
+class Finding(models.Model):
+    """What the operator saw wrong at a checkpoint, with the snapshot as evidence."""
+
+    scope_path = "checkpoint__area__path"
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, verbose_name=_("checkpoint"), on_delete=models.PROTECT, related_name="findings"
+    )
+    stop = models.ForeignKey(
+        RoundStop,
+        verbose_name=_("round stop"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    category = models.CharField(_("category"), max_length=20, choices=FindingCategory.choices)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=FindingSeverity.choices, default=FindingSeverity.MINOR
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    evidence = models.ForeignKey(
+        Snapshot,
+        verbose_name=_("evidence"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evidence_for",
+    )
+    found_at = models.DateTimeField(_("found"), default=timezone.now)
+    found_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("found by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ScopedQuerySet["Finding"].as_manager()
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["-found_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint} · {self.get_category_display()}"
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "open", _("To rectify")
+    ANSWERED = "answered", _("Rectified, to re-check")
+    CLOSED = "closed", _("Closed after re-check")
+
+
+PHOTO_CONTEXT = "patrol_rectificationorder.answer_photo"
+
+
+class RectificationOrder(models.Model):
+    """A finding sent to the community responsible for the checkpoint, with a deadline; the
+    community answers (a photo and a note), the operator re-checks on video and closes it or
+    sends it back."""
+
+    scope_path = "community__path"
+
+    finding = models.OneToOneField(
+        Finding, verbose_name=_("finding"), on_delete=models.PROTECT, related_name="order"
+    )
+    community = models.ForeignKey(
+        "core.Area", verbose_name=_("community"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.OPEN
+    )
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    deadline = models.DateTimeField(_("deadline"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answer_note = models.CharField(_("what was done"), max_length=500, blank=True)
+    # AES-GCM like a snapshot (crypto.encrypt_bytes); None: no photo.
+    answer_photo = models.BinaryField(_("photo (encrypted)"), null=True, blank=True)
+    answer_photo_type = models.CharField(_("photo type"), max_length=40, blank=True)
+    recheck = models.ForeignKey(
+        Snapshot,
+        verbose_name=_("re-check snapshot"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rechecks",
+    )
+    returns = models.PositiveSmallIntegerField(_("sent back"), default=0)
+    return_note = models.CharField(_("why it was sent back"), max_length=500, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # When the overdue alert was raised (once per order).
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alert = models.ForeignKey(
+        "alerts.Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedQuerySet["RectificationOrder"].as_manager()
+
+    class Meta:
+        verbose_name = _("rectification order")
+        verbose_name_plural = _("rectification orders")
+        ordering = ["-issued_at", "-pk"]
+        permissions = [
+            ("answer_rectificationorder", _("Can answer a rectification order")),
+            ("recheck_rectificationorder", _("Can re-check and close a rectification order")),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def late(self) -> bool:
+        end = self.answered_at or timezone.now()
+        return end > self.deadline
+
+    def photo(self) -> bytes:
+        if self.answer_photo is None:
+            return b""
+        return crypto.decrypt_bytes(bytes(self.answer_photo), PHOTO_CONTEXT)

@@ -1,27 +1,51 @@
-"""Patrol screens for the operations centre: checkpoints, cameras and their snapshots. Thin:
-parse, call a service, render. Everything is fetched through `visible_to`, so a checkpoint,
-camera or snapshot of another town is "not found"."""
+"""Patrol screens: the operations centre's checkpoints, cameras, rounds and re-checks, and the
+community's rectification orders. Thin: parse, call a service, render. Everything is fetched
+through `visible_to`, so what belongs to another town (or, for a community worker, another
+community) is "not found"."""
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import timedelta
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from shouwang.core.addresses import address_of, ancestor_names
-from shouwang.core.models import AreaKind, User
+from shouwang.core.models import Area, AreaKind, User
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require
-from shouwang.patrol.forms import SnapshotUploadForm
-from shouwang.patrol.models import Camera, CameraStatus, Checkpoint, Snapshot
-from shouwang.patrol.perms import USE_CAMERAS, VIEW_CHECKPOINTS
-from shouwang.patrol.services import snapshots
+from shouwang.patrol.forms import AnswerForm, FindingForm, ReturnForm, SnapshotUploadForm
+from shouwang.patrol.models import (
+    Camera,
+    CameraStatus,
+    Checkpoint,
+    OrderStatus,
+    PatrolPlan,
+    RectificationOrder,
+    Round,
+    RoundStop,
+    Snapshot,
+    SnapshotSource,
+)
+from shouwang.patrol.perms import (
+    ANSWER_ORDERS,
+    MANAGE_PLANS,
+    RECHECK_ORDERS,
+    USE_CAMERAS,
+    VIEW_CHECKPOINTS,
+    VIEW_ORDERS,
+    VIEW_ROUNDS,
+    WALK_ROUNDS,
+)
+from shouwang.patrol.services import orders, rounds, snapshots
 
 
 def _user(request: HttpRequest) -> User:
@@ -156,3 +180,327 @@ def snapshot_image(request: HttpRequest, pk: int) -> HttpResponse:
     require(request.user, USE_CAMERAS)
     snapshot = get_visible(request.user, Snapshot, pk)
     return HttpResponse(snapshot.image(), content_type=snapshot.content_type)
+
+
+FRESH_SECONDS = 60
+
+
+def _fresh(actor: Any, cameras: list[Camera]) -> dict[int, Snapshot]:
+    """Each camera's newest snapshot, asking the reachable cameras again when theirs is older
+    than a minute: the operator judges the gate as it is now."""
+    latest = latest_snapshots([c.pk for c in cameras])
+    stale_before = timezone.now() - timedelta(seconds=FRESH_SECONDS)
+    stale = [
+        c
+        for c in cameras
+        if c.source == SnapshotSource.HTTP
+        and (c.pk not in latest or latest[c.pk].taken_at < stale_before)
+    ]
+    if stale:
+        snapshots.refresh(actor, stale)
+        for c in stale:
+            c.refresh_from_db()
+        latest = latest_snapshots([c.pk for c in cameras])
+    return latest
+
+
+@require_GET
+def round_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, VIEW_ROUNDS)
+    plans = list(PatrolPlan.objects.visible_to(request.user).select_related("area"))
+    today = rounds.local_today()
+    towns = []
+    if request.user.has_perm(MANAGE_PLANS):
+        planned = {p.area_id for p in plans}
+        towns = [
+            a
+            for a in Area.objects.visible_to(request.user).filter(kind=AreaKind.STREET)
+            if a.pk not in planned
+        ]
+    return render(
+        request,
+        "patrol/round_list.html",
+        {
+            "today": today,
+            "plans": [(p, rounds.todays_rounds(p, today)) for p in plans],
+            "towns": towns,
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+def plan_new(request: HttpRequest) -> HttpResponse:
+    require(request.user, MANAGE_PLANS)
+    area = get_visible(
+        request.user, Area.objects.filter(kind=AreaKind.STREET), request.POST.get("area")
+    )
+    rounds.ensure_plan(_user(request), area)
+    messages.success(request, _("Patrol plan set up with the default windows."))
+    return redirect("patrol-rounds")
+
+
+@require_POST
+def round_open(request: HttpRequest) -> HttpResponse:
+    require(request.user, WALK_ROUNDS)
+    plan = get_visible(
+        request.user, PatrolPlan.objects.select_related("area"), request.POST.get("plan")
+    )
+    try:
+        window = int(request.POST.get("window", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    round_ = rounds.open_round(_user(request), plan, rounds.local_today(), window)
+    return redirect("patrol-round", round_.pk)
+
+
+@require_GET
+def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, VIEW_ROUNDS)
+    round_ = get_visible(request.user, Round.objects.select_related("plan__area"), pk)
+    stops = list(
+        RoundStop.objects.filter(round=round_)
+        .select_related("checkpoint__area")
+        .order_by("position")
+    )
+    current = None
+    wanted = request.GET.get("stop", "")
+    if wanted.isdigit():
+        current = next((s for s in stops if s.pk == int(wanted)), None)
+        if current is None:
+            raise Http404
+    if current is None:
+        current = rounds.next_stop(round_)
+        current = next((s for s in stops if current and s.pk == current.pk), None)
+    context: dict[str, Any] = {"round": round_, "stops": stops, "current": current}
+    if current is not None:
+        cameras = list(current.checkpoint.cameras.filter(active=True))
+        latest = _fresh(_user(request), cameras) if request.user.has_perm(WALK_ROUNDS) else {}
+        following = rounds.next_stop(round_, after=current.position)
+        context.update(
+            cameras=[(c, latest.get(c.pk)) for c in cameras],
+            evidence=next((latest[c.pk] for c in cameras if c.pk in latest), None),
+            following=following if following and following.pk != current.pk else None,
+            form=FindingForm(),
+            names=address_of(
+                current.checkpoint.area,
+                ancestor_names([current.checkpoint.area]),
+                AreaKind.COMMUNITY,
+            ),
+        )
+    return render(request, "patrol/round.html", context)
+
+
+def _stop(request: HttpRequest, pk: int, stop_pk: int) -> RoundStop:
+    require(request.user, WALK_ROUNDS)
+    round_ = get_visible(request.user, Round.objects.select_related("plan__area"), pk)
+    stop = (
+        RoundStop.objects.select_related("checkpoint__area")
+        .filter(round=round_, pk=stop_pk)
+        .first()
+    )
+    if stop is None:
+        raise Http404
+    stop.round = round_
+    return stop
+
+
+def _after(stop: RoundStop) -> HttpResponse:
+    following = rounds.next_stop(stop.round, after=stop.position)
+    url = reverse("patrol-round", args=[stop.round.pk])
+    return redirect(f"{url}?stop={following.pk}" if following else url)
+
+
+@require_POST
+def stop_ok(request: HttpRequest, pk: int, stop_pk: int) -> HttpResponse:
+    stop = _stop(request, pk, stop_pk)
+    if not rounds.mark_ok(_user(request), stop):
+        messages.info(request, _("This checkpoint was already checked."))
+    return _after(stop)
+
+
+@require_POST
+def stop_finding(request: HttpRequest, pk: int, stop_pk: int) -> HttpResponse:
+    stop = _stop(request, pk, stop_pk)
+    form = FindingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(f"{reverse('patrol-round', args=[pk])}?stop={stop.pk}")
+    evidence = None
+    if form.cleaned_data.get("evidence"):
+        evidence = get_visible(
+            request.user, Snapshot.objects.select_related("camera"), form.cleaned_data["evidence"]
+        )
+    try:
+        finding = rounds.record_finding(
+            _user(request),
+            stop,
+            rounds.FindingData(
+                form.cleaned_data["category"],
+                form.cleaned_data["severity"],
+                form.cleaned_data["note"],
+                evidence,
+            ),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(f"{reverse('patrol-round', args=[pk])}?stop={stop.pk}")
+    if finding is None:
+        messages.info(request, _("This checkpoint was already checked."))
+    else:
+        messages.success(
+            request, _("Finding recorded; the rectification order went to the community.")
+        )
+    return _after(stop)
+
+
+ORDER_RELATED = ("community", "finding__checkpoint__area", "finding__evidence")
+
+
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, VIEW_ORDERS)
+    status = request.GET.get("status", "")
+    queryset = (
+        RectificationOrder.objects.visible_to(request.user)
+        .select_related(*ORDER_RELATED)
+        .defer("answer_photo")
+    )
+    if status in OrderStatus.values:
+        queryset = queryset.filter(status=status)
+    page = page_of(request, queryset)
+    return render(
+        request,
+        "patrol/order_list.html",
+        {"page": page, "status": status, "statuses": OrderStatus.choices, "now": timezone.now()},
+    )
+
+
+def _order(request: HttpRequest, pk: int) -> RectificationOrder:
+    require(request.user, VIEW_ORDERS)
+    return get_visible(request.user, RectificationOrder.objects.select_related(*ORDER_RELATED), pk)
+
+
+@require_GET
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    can_recheck = request.user.has_perm(RECHECK_ORDERS)
+    cameras = list(order.finding.checkpoint.cameras.filter(active=True)) if can_recheck else []
+    return render(
+        request,
+        "patrol/order_detail.html",
+        {
+            "order": order,
+            "finding": order.finding,
+            "can_answer": request.user.has_perm(ANSWER_ORDERS) and order.status == OrderStatus.OPEN,
+            "can_recheck": can_recheck and order.status == OrderStatus.ANSWERED,
+            "cameras": cameras,
+            "answer_form": AnswerForm(),
+            "return_form": ReturnForm(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+def order_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    form = AnswerForm(request.POST, request.FILES)
+    if form.is_valid():
+        photo = form.cleaned_data.get("photo")
+        try:
+            orders.answer(
+                _user(request), order, form.cleaned_data["note"], photo.read() if photo else None
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Answer sent: the ops centre will re-check on video."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("patrol-order", order.pk)
+
+
+@require_POST
+def order_recheck(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    require(request.user, RECHECK_ORDERS)
+    raw = str(request.POST.get("camera", ""))
+    camera = (
+        Camera.objects.filter(pk=int(raw), checkpoint_id=order.finding.checkpoint_id).first()
+        if raw.isdigit()
+        else None
+    )
+    if camera is None:
+        raise Http404
+    try:
+        taken = orders.recheck(_user(request), order, camera)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("patrol-order", order.pk)
+    if taken is None:
+        camera.refresh_from_db()
+        messages.error(
+            request, _("The camera is offline: %(why)s.") % {"why": camera.get_last_error_display()}
+        )
+    return redirect("patrol-order", order.pk)
+
+
+@require_POST
+def order_close(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    try:
+        orders.close(_user(request), order)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Order closed."))
+    return redirect("patrol-order", order.pk)
+
+
+@require_POST
+def order_send_back(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order(request, pk)
+    form = ReturnForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_("Say what is still wrong."))
+        orders.send_back(_user(request), order, form.cleaned_data["note"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Sent back to the community."))
+    return redirect("patrol-order", order.pk)
+
+
+@require_GET
+def order_image(request: HttpRequest, pk: int, which: str) -> HttpResponse:
+    """The order's images, for whoever may see the order (the community included): the
+    evidence, the community's photo, the re-check snapshot."""
+    order = _order(request, pk)
+    if which == "evidence" and order.finding.evidence is not None:
+        return HttpResponse(
+            order.finding.evidence.image(), content_type=order.finding.evidence.content_type
+        )
+    if which == "recheck" and order.recheck_id is not None:
+        snapshot = Snapshot.objects.get(pk=order.recheck_id)
+        return HttpResponse(snapshot.image(), content_type=snapshot.content_type)
+    if which == "photo" and order.answer_photo is not None:
+        return HttpResponse(order.photo(), content_type=order.answer_photo_type)
+    raise Http404
+
+
+def home_section(actor: Any) -> dict[str, Any] | None:
+    """The home page's patrol part: open orders for a community, today's rounds for the ops
+    centre. Two queries at most."""
+    if actor is None or not actor.is_authenticated or not actor.has_perm(VIEW_ORDERS):
+        return None
+    open_orders = list(
+        RectificationOrder.objects.visible_to(actor)
+        .exclude(status=OrderStatus.CLOSED)
+        .select_related(*ORDER_RELATED)
+        .defer("answer_photo")[:10]
+    )
+    if not open_orders and not actor.has_perm(VIEW_ROUNDS):
+        return None
+    return {"orders": open_orders, "now": timezone.now(), "can_walk": actor.has_perm(VIEW_ROUNDS)}

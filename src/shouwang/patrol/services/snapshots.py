@@ -170,15 +170,11 @@ def prune(camera_id: int, keep: int | None = None) -> int:
         .order_by("-taken_at", "-pk")
         .values_list("pk", flat=True)[:keep]
     )
-    old = Snapshot.objects.filter(camera_id=camera_id).exclude(pk__in=list(newest))
-    for relation in _EVIDENCE:
-        old = old.filter(**{f"{relation}__isnull": True})
+    old = Snapshot.objects.filter(
+        camera_id=camera_id, evidence_for__isnull=True, rechecks__isnull=True
+    ).exclude(pk__in=list(newest))
     deleted, _rows = old.delete()
     return deleted
-
-
-# Reverse relations that make a snapshot evidence (kept whatever its age).
-_EVIDENCE: list[str] = []
 
 
 def refresh(actor: Actor, cameras: Sequence[Camera]) -> dict[int, Snapshot | None]:
