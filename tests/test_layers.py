@@ -11,7 +11,7 @@ import shouwang
 
 ROOT = Path(shouwang.__file__).parent
 # Ground floor first (docs/architecture.md, "Layers").
-LAYERS = ["core", "devices", "alerts", "quarantine", "passes", "patrol", "runtime"]
+LAYERS = ["core", "devices", "alerts", "quarantine", "passes", "patrol", "reporting", "runtime"]
 
 
 def _modules() -> dict[str, Path]:

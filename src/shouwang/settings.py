@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "shouwang.quarantine",
     "shouwang.passes",
     "shouwang.patrol",
+    "shouwang.reporting",
     # Last: the process runner (serve, worker, demo) sits on top of every app.
     "shouwang.runtime",
 ]

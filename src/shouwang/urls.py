@@ -85,6 +85,7 @@ urlpatterns = [
     path("", include("shouwang.quarantine.urls")),
     path("", include("shouwang.passes.urls")),
     path("", include("shouwang.patrol.urls")),
+    path("", include("shouwang.reporting.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -34,6 +34,13 @@ DECLARED_BY = {
         "patrol_rectification_overdue",
         "patrol_settings",
     },
+    "shouwang.reporting.alert_kinds": {
+        "reporting_fever",
+        "reporting_symptoms",
+        "reporting_travel",
+        "reporting_contact",
+        "reporting_cluster",
+    },
     "shouwang.alerts.alert_kinds": {"escalation", "unusual_data_access"},
 }
 

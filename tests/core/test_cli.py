@@ -191,7 +191,14 @@ def test_each_app_seeds_its_own_part_of_the_demo_once() -> None:
 
     from shouwang.core import demo
 
-    assert demo.registered_parts() == ["devices", "quarantine", "passes", "patrol", "devices-count"]
+    assert demo.registered_parts() == [
+        "devices",
+        "quarantine",
+        "passes",
+        "patrol",
+        "reporting",
+        "devices-count",
+    ]
     with pytest.raises(ImproperlyConfigured, match="twice"):
         demo.register("passes", lambda town: None, order=1)
 

@@ -11,7 +11,15 @@ from shouwang.core.models import Role
 
 
 def test_every_app_with_permissions_grants_them_once() -> None:
-    assert roles.granting_apps() == ["alerts", "core", "devices", "passes", "patrol", "quarantine"]
+    assert roles.granting_apps() == [
+        "alerts",
+        "core",
+        "devices",
+        "passes",
+        "patrol",
+        "quarantine",
+        "reporting",
+    ]
     with pytest.raises(ImproperlyConfigured, match="twice"):
         roles.grant("devices", {Role.GATE_GUARD: {"devices.view_device"}})
 
@@ -42,7 +50,11 @@ def test_what_each_role_may_do() -> None:
     assert "devices.view_deadletter" not in worker
     assert "devices.add_ingestkey" in roles.permissions_of(Role.PLATFORM_ADMIN)
     assert "devices.add_ingestkey" not in roles.permissions_of(Role.TOWN_OPERATOR)
-    assert roles.permissions_of(Role.ENTERPRISE_CONTACT) == frozenset()
+    # An enterprise or school contact: their own organisation's reporting, nothing else.
+    contact = roles.permissions_of(Role.ENTERPRISE_CONTACT)
+    assert contact
+    assert all(p.startswith("reporting.") for p in contact)
+    assert "reporting.view_member" not in roles.permissions_of(Role.TOWN_OPERATOR)
     assert roles.roles_with("alerts.change_alert") == [
         Role.PLATFORM_ADMIN,
         Role.TOWN_OPERATOR,

@@ -30,6 +30,8 @@ THROUGH_PARENT: dict[str, str] = {
     "quarantine.ResidentLink": "case",
     "quarantine.ServiceRecord": "case",
     "patrol.RoundStop": "round",
+    "reporting.Contact": "organisation",
+    "reporting.MemberLink": "member",
 }
 
 # Not held by area: platform settings and records only platform-wide roles (or nobody but

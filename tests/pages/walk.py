@@ -34,8 +34,10 @@ from shouwang.passes.services import issue, visitors
 from shouwang.passes.services.verify import Gate, check
 from shouwang.quarantine.models import Case, CaseStatus
 from shouwang.quarantine.services import health
+from shouwang.reporting.models import Member
+from shouwang.reporting.services import declarations
 
-ROLES = ("worker1", "town", "guard", "admin", "property")
+ROLES = ("worker1", "town", "guard", "admin", "company", "school", "property")
 # Where each role's day starts; the rest is found by following links.
 STARTS = (
     "/",
@@ -66,9 +68,11 @@ STARTS = (
     "/patrol/",
     "/patrol/rounds/",
     "/patrol/orders/",
+    "/reporting/",
+    "/reporting/new/",
     "/admin/",
 )
-SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/favicon.ico")
+SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/r/", "/favicon.ico")
 # Pages of one kind look alike: a couple of each is the walk, not every resident's page.
 PER_KIND = 2
 MAX_PAGES = 400
@@ -131,7 +135,16 @@ def resident_urls() -> list[str]:
     member = case.members.select_related("person").first()
     assert member is not None
     _link, token = health.issue_link(worker, case, member.person)
-    return [f"/p/{issue.new_link(worker, p)}/", f"/q/{token}/", "/p/no-such-link/"]
+    company = User.objects.get(username="company")
+    employee = Member.objects.visible_to(company).first()
+    assert employee is not None
+    _member_link, member_token = declarations.issue_link(company, employee)
+    return [
+        f"/p/{issue.new_link(worker, p)}/",
+        f"/q/{token}/",
+        "/p/no-such-link/",
+        f"/r/{member_token}/",
+    ]
 
 
 class _Links(HTMLParser):
