@@ -70,6 +70,7 @@ STARTS = (
     "/patrol/orders/",
     "/reporting/",
     "/reporting/new/",
+    "/patrol/scores/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/r/", "/favicon.ico")

@@ -28,4 +28,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patrol/orders/<int:pk>/close/", views.order_close, name="patrol-order-close"),
     path("patrol/orders/<int:pk>/send-back/", views.order_send_back, name="patrol-order-return"),
     path("patrol/orders/<int:pk>/<slug:which>.img", views.order_image, name="patrol-order-image"),
+    path("patrol/scores/", views.score_card, name="patrol-scores"),
+    path("patrol/scores/export.xlsx", views.score_export, name="patrol-scores-export"),
+    path("patrol/scores/card.png", views.score_image, name="patrol-scores-image"),
 ]

@@ -5,7 +5,7 @@ community) is "not found"."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib import messages
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from shouwang.core.addresses import address_of, ancestor_names
+from shouwang.core.bounds import FIRST_DAY, LAST_DAY
 from shouwang.core.models import Area, AreaKind, User
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require
@@ -45,7 +46,7 @@ from shouwang.patrol.perms import (
     VIEW_ROUNDS,
     WALK_ROUNDS,
 )
-from shouwang.patrol.services import orders, rounds, snapshots
+from shouwang.patrol.services import orders, rounds, scores, snapshots
 
 
 def _user(request: HttpRequest) -> User:
@@ -504,3 +505,67 @@ def home_section(actor: Any) -> dict[str, Any] | None:
     if not open_orders and not actor.has_perm(VIEW_ROUNDS):
         return None
     return {"orders": open_orders, "now": timezone.now(), "can_walk": actor.has_perm(VIEW_ROUNDS)}
+
+
+def _card_request(request: HttpRequest) -> tuple[Area, date]:
+    require(request.user, VIEW_ORDERS)
+    towns = list(Area.objects.visible_to(request.user).filter(kind=AreaKind.STREET))
+    town = None
+    if not towns:
+        # A community worker: the town above their community, seen through their own rows.
+        own = Area.objects.visible_to(request.user).filter(kind=AreaKind.COMMUNITY).first()
+        if own is not None:
+            town = Area.objects.filter(path__in=own.ancestor_paths(), kind=AreaKind.STREET).first()
+    else:
+        wanted = request.GET.get("town", "")
+        town = next((t for t in towns if str(t.pk) == wanted), towns[0])
+    if town is None:
+        raise Http404
+    raw = request.GET.get("day", "")
+    try:
+        day = date.fromisoformat(raw) if raw else rounds.local_today()
+    except ValueError:
+        day = rounds.local_today()
+    if not FIRST_DAY <= day <= LAST_DAY:
+        day = rounds.local_today()
+    return town, day
+
+
+@require_GET
+def score_card(request: HttpRequest) -> HttpResponse:
+    town, day = _card_request(request)
+    card = scores.card(request.user, town, day)
+    week = scores.trend(request.user, town, day, days=7)
+    return render(
+        request,
+        "patrol/scores.html",
+        {
+            "card": card,
+            "previous": day - timedelta(days=1),
+            "next": day + timedelta(days=1),
+            "days": [day - timedelta(days=n) for n in range(6, -1, -1)],
+            "trend": [(row, week.get(row.community.pk, [])) for row in card.rows],
+            "reasons": scores.REASONS,
+        },
+    )
+
+
+@require_GET
+def score_export(request: HttpRequest) -> HttpResponse:
+    town, day = _card_request(request)
+    card = scores.card(request.user, town, day)
+    content = scores.workbook(card)
+    answer = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    answer["Content-Disposition"] = f'attachment; filename="patrol-scores-{day.isoformat()}.xlsx"'
+    return answer
+
+
+@require_GET
+def score_image(request: HttpRequest) -> HttpResponse:
+    town, day = _card_request(request)
+    card = scores.card(request.user, town, day)
+    answer = HttpResponse(scores.picture(card), content_type="image/png")
+    answer["Content-Disposition"] = f'inline; filename="patrol-scores-{day.isoformat()}.png"'
+    return answer
