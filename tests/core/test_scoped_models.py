@@ -32,6 +32,8 @@ THROUGH_PARENT: dict[str, str] = {
     "patrol.RoundStop": "round",
     "reporting.Contact": "organisation",
     "reporting.MemberLink": "member",
+    "reporting.ApplicationEvent": "application",
+    "reporting.Material": "application",
 }
 
 # Not held by area: platform settings and records only platform-wide roles (or nobody but

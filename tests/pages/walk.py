@@ -37,7 +37,7 @@ from shouwang.quarantine.services import health
 from shouwang.reporting.models import Member
 from shouwang.reporting.services import declarations
 
-ROLES = ("worker1", "town", "guard", "admin", "company", "school", "property")
+ROLES = ("worker1", "town", "guard", "admin", "company", "school", "reviewer", "property")
 # Where each role's day starts; the rest is found by following links.
 STARTS = (
     "/",
@@ -71,6 +71,7 @@ STARTS = (
     "/reporting/",
     "/reporting/new/",
     "/patrol/scores/",
+    "/reporting/review/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/r/", "/favicon.ico")

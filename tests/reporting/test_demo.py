@@ -11,7 +11,14 @@ from shouwang.alerts.models import Alert
 from shouwang.core.demo import DemoTown
 from shouwang.reporting import alert_kinds as kinds
 from shouwang.reporting import demo
-from shouwang.reporting.models import Declaration, Member, Organisation, OrgKind
+from shouwang.reporting.models import (
+    Application,
+    AppState,
+    Declaration,
+    Member,
+    Organisation,
+    OrgKind,
+)
 from shouwang.reporting.services import rates
 from tests.conftest import Town
 
@@ -29,5 +36,8 @@ def test_demo_organisations_report_for_a_week_with_one_late(town: Town) -> None:
     assert 0 < rows["守望精密制造有限公司"].reported < rows["守望精密制造有限公司"].members
     assert Alert.objects.filter(kind=kinds.REPORTING_FEVER).count() == 1
     assert Declaration.objects.filter(absence="illness").exists()
+    states = set(Application.objects.values_list("state", flat=True))
+    assert states == set(AppState.values)  # an application in each state
     demo.demo_part(DemoTown("守望街道", street=town.street))
     assert Organisation.objects.count() == len(demo.ORGANISATIONS)
+    assert Application.objects.count() == 4

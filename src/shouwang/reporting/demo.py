@@ -18,8 +18,8 @@ from shouwang.core.models import Area, AreaKind, User
 from shouwang.core.models.staff import Role
 from shouwang.core.services.staff import create_staff
 from shouwang.reporting import codes
-from shouwang.reporting.models import Member, Organisation, OrgKind, Slot
-from shouwang.reporting.services import declarations, members, organisations
+from shouwang.reporting.models import Application, Contact, Member, Organisation, OrgKind, Slot
+from shouwang.reporting.services import applications, declarations, members, organisations
 
 # name, kind, area code part, members, contact username
 ORGANISATIONS = (
@@ -75,7 +75,38 @@ def _list(rng: random.Random, fake: Any, kind: str, size: int) -> bytes:
 
 
 def demo_part(town: DemoTown) -> None:
-    if Organisation.objects.exists() or town.street is None:
+    if not Organisation.objects.exists() and town.street is not None:
+        _seed_organisations(town)
+    if not Application.objects.exists():
+        _seed_applications()
+
+
+PLAN = "每日两次测温并申报；错峰上下班、分餐就餐；设立临时隔离观察室；返岗人员核验行程。"
+
+
+def _seed_applications() -> None:
+    """An application in each state: approved (with a cap) and a new one submitted, returned
+    with a reason, under review."""
+    reviewer = User.objects.filter(username="reviewer").first()
+    by_contact = {
+        c.user.username: c for c in Contact.objects.select_related("user", "organisation")
+    }
+    if reviewer is None or not {"company", "company2", "school"} <= by_contact.keys():
+        return
+    company, company2, school = (by_contact[n] for n in ("company", "company2", "school"))
+    first = applications.submit(None, company.organisation, PLAN, 24, 20)
+    applications.start_review(reviewer, first)
+    applications.approve(reviewer, first, cap=22, conditions="在岗不超过22人，错峰上班")
+    applications.submit(None, company.organisation, PLAN + "扩大产能至全员返岗。", 24, 24)
+    second = applications.submit(None, company2.organisation, PLAN, 12, 10)
+    applications.start_review(reviewer, second)
+    applications.send_back(reviewer, second, "请补充返岗人员行程核验材料")
+    third = applications.submit(None, school.organisation, PLAN, 30, 30)
+    applications.start_review(reviewer, third)
+
+
+def _seed_organisations(town: DemoTown) -> None:
+    if town.street is None:
         return
     community = (
         Area.objects.filter(path__startswith=town.street.path, kind=AreaKind.COMMUNITY)

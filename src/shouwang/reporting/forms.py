@@ -62,3 +62,17 @@ class MemberDeclarationForm(forms.Form):
         required=False,
     )
     contact_case = forms.BooleanField(label=_("Contact with a confirmed case"), required=False)
+
+
+class ApplicationForm(forms.Form):
+    plan = forms.CharField(
+        label=_("Prevention plan"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000
+    )
+    headcount_total = forms.IntegerField(label=_("Employees in total"), min_value=1)
+    headcount_returning = forms.IntegerField(label=_("Employees returning"), min_value=0)
+
+
+class DecisionForm(forms.Form):
+    cap = forms.IntegerField(label=_("Headcount cap (optional)"), min_value=1, required=False)
+    conditions = forms.CharField(label=_("Conditions"), max_length=300, required=False)
+    reason = forms.CharField(label=_("What must change"), max_length=500, required=False)

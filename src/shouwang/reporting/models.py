@@ -247,3 +247,99 @@ class MemberLink(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.pk} ({self.member_id})"
+
+
+class AppState(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    APPROVED = "approved", _("Approved")
+    RETURNED = "returned", _("Returned for changes")
+
+
+class Application(models.Model):
+    """A return-to-work application (复工复产申请): the organisation's prevention plan and
+    headcounts, reviewed by the district. Its state changes only through
+    `services.applications` (each change a conditional UPDATE and an `ApplicationEvent`)."""
+
+    scope_path = "organisation__area__path"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="applications"
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=AppState.choices, default=AppState.SUBMITTED
+    )
+    plan = models.TextField(_("prevention plan"))
+    headcount_total = models.PositiveIntegerField(_("employees in total"))
+    headcount_returning = models.PositiveIntegerField(_("employees returning"))
+    # Approval conditions: at most this many people at work per day (checked against the
+    # declarations), and any other condition in words.
+    cap = models.PositiveIntegerField(_("headcount cap"), null=True, blank=True)
+    conditions = models.CharField(_("conditions"), max_length=300, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+    first_submitted_at = models.DateTimeField(_("first submitted"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ScopedQuerySet["Application"].as_manager()
+
+    class Meta:
+        verbose_name = _("return-to-work application")
+        verbose_name_plural = _("return-to-work applications")
+        ordering = ["-submitted_at", "-id"]
+        permissions = [("review_application", _("Can review return-to-work applications"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(state__in=["submitted", "under_review", "returned"]),
+                name="one_open_application_per_org",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.organisation_id} {self.state}"
+
+    @staticmethod
+    def scope_restrict(user: Any) -> Q | None:
+        return _restrict("organisation_id", user)
+
+
+class ApplicationEvent(models.Model):
+    """One step of an application's history, shown to the applicant and the reviewer."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12, choices=AppState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.from_state} → {self.to_state}"
+
+
+class Material(models.Model):
+    """An uploaded document of an application: PDF, JPEG or PNG (checked by content)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="materials")
+    name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

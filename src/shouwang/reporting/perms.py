@@ -17,10 +17,13 @@ MANAGE_MEMBERS = "reporting.change_member"
 REVEAL_MEMBERS = "reporting.reveal_member"
 DECLARE = "reporting.add_declaration"
 VIEW_DECLARATIONS = "reporting.view_declaration"
+VIEW_APPLICATIONS = "reporting.view_application"
+APPLY = "reporting.add_application"
+REVIEW = "reporting.review_application"
 
 
 def grant() -> None:
-    district = {VIEW_ORGS, VIEW_RATES}
+    district = {VIEW_ORGS, VIEW_RATES, VIEW_APPLICATIONS}
     contact = {
         VIEW_ORGS,
         VIEW_MEMBERS,
@@ -28,16 +31,19 @@ def grant() -> None:
         REVEAL_MEMBERS,
         DECLARE,
         VIEW_DECLARATIONS,
+        VIEW_APPLICATIONS,
+        APPLY,
     }
     roles.grant(
         "reporting",
         {
-            Role.PLATFORM_ADMIN: district | contact | {MANAGE_ORGS},
+            Role.PLATFORM_ADMIN: district | contact | {MANAGE_ORGS, REVIEW},
             # The town registers organisations and their contacts and watches the rates; it
             # does not read members' names (the contact does, for their own people).
             Role.TOWN_OPERATOR: district | {MANAGE_ORGS},
             Role.COMMUNITY_WORKER: district,
-            Role.REVIEWER: district,
+            # 审核人员: the return-to-work review queue of their areas.
+            Role.REVIEWER: district | {REVIEW},
             Role.ENTERPRISE_CONTACT: contact,
         },
     )

@@ -35,11 +35,18 @@ from shouwang.reporting.perms import (
     MANAGE_MEMBERS,
     MANAGE_ORGS,
     REVEAL_MEMBERS,
+    VIEW_APPLICATIONS,
     VIEW_MEMBERS,
     VIEW_ORGS,
     VIEW_RATES,
 )
-from shouwang.reporting.services import declarations, members, organisations, rates
+from shouwang.reporting.services import (
+    applications,
+    declarations,
+    members,
+    organisations,
+    rates,
+)
 from shouwang.reporting.services.declarations import SYMPTOMS, Entry
 
 
@@ -167,6 +174,8 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_members": request.user.has_perm(VIEW_MEMBERS),
             "can_declare": request.user.has_perm(DECLARE),
             "can_import": request.user.has_perm(MANAGE_MEMBERS),
+            "can_applications": request.user.has_perm(VIEW_APPLICATIONS),
+            "over_cap": applications.over_cap(org, day),
         },
         status=422 if contact_form.errors else 200,
     )
