@@ -9,6 +9,11 @@ class AlertsConfig(AppConfig):
     verbose_name = _("Alerts")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        nav.register_link(
+            "alerts", 50, nav.Choice("alerts.view_alert", "alert-console", _("Alerts"))
+        )
         from shouwang.alerts import perms
 
         perms.grant()

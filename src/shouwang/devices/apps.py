@@ -8,6 +8,11 @@ class DevicesConfig(AppConfig):
     verbose_name = _("Devices")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        nav.register_link(
+            "devices", 70, nav.Choice("devices.view_device", "device-list", _("Devices"))
+        )
         from shouwang.core import demo
         from shouwang.devices import demo as devices_demo
         from shouwang.devices import perms

@@ -8,6 +8,15 @@ class PassesConfig(AppConfig):
     verbose_name = _("Passes and gates")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        # The pass list for those who issue passes; the gate for a guard.
+        nav.register_link(
+            "passes",
+            80,
+            nav.Choice("passes.view_pass", "pass-list", _("Passes")),
+            nav.Choice("passes.use_gate", "gate", _("Gate"), name="gate"),
+        )
         from shouwang.core import demo
         from shouwang.passes import demo as passes_demo
         from shouwang.passes import perms

@@ -8,6 +8,15 @@ class PatrolConfig(AppConfig):
     verbose_name = _("Video patrol")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        # Rounds for the operations centre; a community sees the orders it must answer.
+        nav.register_link(
+            "patrol",
+            90,
+            nav.Choice("patrol.view_round", "patrol-rounds", _("Patrol")),
+            nav.Choice("patrol.view_rectificationorder", "patrol-orders", _("Rectification")),
+        )
         # The app's alert kinds and overdue rule are found by the alerts app (alert_kinds.py).
         from shouwang.core import demo, home
         from shouwang.patrol import demo as patrol_demo

@@ -8,6 +8,13 @@ class QuarantineConfig(AppConfig):
     verbose_name = _("Home quarantine and care watch")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        nav.register_link(
+            "quarantine",
+            60,
+            nav.Choice("quarantine.view_case", "quarantine-today", _("Quarantine")),
+        )
         # The app's alert kinds and rules are found by the alerts app (alert_kinds.py).
         from shouwang.alerts.notify import recipients
         from shouwang.core import demo, home

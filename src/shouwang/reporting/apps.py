@@ -8,6 +8,15 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Organisations reporting in")
 
     def ready(self) -> None:
+        from shouwang.core import nav
+
+        nav.register_link(
+            "reporting",
+            100,
+            nav.Choice(
+                "reporting.view_organisation", "reporting-organisations", _("Organisations")
+            ),
+        )
         # The app's alert kinds are found by the alerts app (alert_kinds.py).
         from shouwang.core import demo, home
         from shouwang.reporting import demo as reporting_demo
