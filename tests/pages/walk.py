@@ -72,6 +72,7 @@ STARTS = (
     "/reporting/new/",
     "/patrol/scores/",
     "/reporting/review/",
+    "/patrol/inspections/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/r/", "/favicon.ico")

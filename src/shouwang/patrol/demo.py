@@ -12,19 +12,20 @@ from datetime import timedelta
 from django.utils import timezone
 
 from shouwang.core.demo import TOWN_NAME, DemoTown
-from shouwang.core.models import Area, AreaKind
+from shouwang.core.models import Area, AreaKind, User
 from shouwang.patrol.models import (
     Camera,
     Checkpoint,
     CheckpointKind,
     FindingCategory,
     FindingSeverity,
+    Inspection,
     RectificationOrder,
     Round,
     Snapshot,
     SnapshotSource,
 )
-from shouwang.patrol.services import orders, rounds, snapshots
+from shouwang.patrol.services import inspections, orders, rounds, snapshots
 from shouwang.patrol.services.rounds import FindingData
 from shouwang.patrol.services.setup import CameraData, add_camera, add_checkpoint
 
@@ -83,6 +84,7 @@ def seed_demo() -> None:
                 taken = snapshots.upload(None, camera, content)
                 Snapshot.objects.filter(pk=taken.pk).update(taken_at=now - timedelta(minutes=age))
     seed_rounds(street)
+    seed_inspections(street)
 
 
 def seed_rounds(street: Area) -> None:
@@ -120,3 +122,19 @@ def seed_rounds(street: Area) -> None:
     issued = list(RectificationOrder.objects.filter(finding__stop__round=round_).order_by("pk"))
     if len(issued) > 1:
         orders.answer(None, issued[-1], "已安排专人值守", gate_image("fixed", 1, 7))
+
+
+def seed_inspections(street: Area) -> None:
+    """Two blind inspections drawn for the town's operator today, one of them done."""
+    inspector = User.objects.filter(username="town").first()
+    today = rounds.local_today()
+    if inspector is None or Inspection.objects.filter(day=today).exists():
+        return
+    drawn = inspections.draw(None, inspector, street, today, 2, seed=2020)
+    if drawn:
+        visit = inspections.Visit(
+            {"staffed": True, "checking": True, "no_crowd": True, "masks": True},
+            note="值守正常",
+            photo=gate_image("inspection", 1, 11),
+        )
+        inspections.record(None, drawn[0], visit)

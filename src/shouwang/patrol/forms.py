@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.patrol.models import FindingCategory, FindingSeverity
+from shouwang.patrol.models import CheckItem, FindingCategory, FindingSeverity
 from shouwang.patrol.services.snapshots import MAX_IMAGE_BYTES
 
 
@@ -51,3 +51,23 @@ class AnswerForm(forms.Form):
 
 class ReturnForm(forms.Form):
     note = forms.CharField(label=_("What is still wrong"), max_length=500)
+
+
+class InspectionForm(forms.Form):
+    staffed = forms.BooleanField(label=CheckItem.STAFFED.label, required=False)
+    checking = forms.BooleanField(label=CheckItem.CHECKING.label, required=False)
+    no_crowd = forms.BooleanField(label=CheckItem.NO_CROWD.label, required=False)
+    masks = forms.BooleanField(label=CheckItem.MASKS.label, required=False)
+    photo = forms.FileField(label=_("Photo of the gate"), required=False)
+    video_link = forms.CharField(
+        label=_("Link to the video (5 minutes at the gate)"), required=False, max_length=500
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    latitude = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+    longitude = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+    def clean_photo(self) -> Any:
+        upload = self.cleaned_data.get("photo")
+        if upload is not None and upload.size > MAX_IMAGE_BYTES:
+            raise forms.ValidationError(_("The photo is too large."))
+        return upload

@@ -361,6 +361,15 @@ class Finding(models.Model):
         on_delete=models.PROTECT,
         related_name="findings",
     )
+    # A finding of a blind inspection (its checklist) rather than of a round.
+    inspection = models.ForeignKey(
+        "patrol.Inspection",
+        verbose_name=_("blind inspection"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
     category = models.CharField(_("category"), max_length=20, choices=FindingCategory.choices)
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=FindingSeverity.choices, default=FindingSeverity.MINOR
@@ -483,3 +492,74 @@ class RectificationOrder(models.Model):
         if self.answer_photo is None:
             return b""
         return crypto.decrypt_bytes(bytes(self.answer_photo), PHOTO_CONTEXT)
+
+
+class CheckItem(models.TextChoices):
+    """The blind inspection's checklist; a failed item is a finding of that category."""
+
+    STAFFED = "staffed", _("Someone on duty at the post")
+    CHECKING = "checking", _("Passes and temperature checked")
+    NO_CROWD = "no_crowd", _("No crowding at the gate")
+    MASKS = "masks", _("Masks worn")
+
+
+CHECK_ITEM_CATEGORY = {
+    CheckItem.STAFFED: FindingCategory.UNMANNED,
+    CheckItem.CHECKING: FindingCategory.NOT_CHECKING,
+    CheckItem.NO_CROWD: FindingCategory.CROWDING,
+    CheckItem.MASKS: FindingCategory.NO_MASK,
+}
+INSPECTION_PHOTO_CONTEXT = "patrol_inspection.photo"
+
+
+class Inspection(models.Model):
+    """A blind inspection (单兵盲考): a checkpoint drawn for one inspector on one day, not told
+    to the community; done at the site from a phone (checklist, photo, video link, place)."""
+
+    scope_path = "checkpoint__area__path"
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, verbose_name=_("checkpoint"), on_delete=models.PROTECT, related_name="+"
+    )
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("inspector"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    day = models.DateField(_("day"))
+    drawn_at = models.DateTimeField(_("drawn"), default=timezone.now)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    checklist = models.JSONField(_("checklist"), default=dict, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    video_link = models.CharField(
+        _("video link"), max_length=500, blank=True, validators=[_live_url_validator]
+    )
+    photo = models.BinaryField(_("photo (encrypted)"), null=True, blank=True)
+    photo_type = models.CharField(_("photo type"), max_length=40, blank=True)
+
+    objects = ScopedQuerySet["Inspection"].as_manager()
+
+    class Meta:
+        verbose_name = _("blind inspection")
+        verbose_name_plural = _("blind inspections")
+        ordering = ["-day", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "day"], name="patrol_inspection_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint} {self.day}"
+
+    def photo_bytes(self) -> bytes:
+        if self.photo is None:
+            return b""
+        return crypto.decrypt_bytes(bytes(self.photo), INSPECTION_PHOTO_CONTEXT)

@@ -21,6 +21,8 @@ WALK_ROUNDS = "patrol.change_round"
 VIEW_ORDERS = "patrol.view_rectificationorder"
 ANSWER_ORDERS = "patrol.answer_rectificationorder"
 RECHECK_ORDERS = "patrol.recheck_rectificationorder"
+# Blind inspections: drawn and done by the ops centre; a community never sees them (404).
+INSPECT = "patrol.change_inspection"
 
 
 def grant() -> None:
@@ -33,6 +35,7 @@ def grant() -> None:
         WALK_ROUNDS,
         VIEW_ORDERS,
         RECHECK_ORDERS,
+        INSPECT,
     }
     roles.grant(
         "patrol",

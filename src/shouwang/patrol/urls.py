@@ -31,4 +31,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("patrol/scores/", views.score_card, name="patrol-scores"),
     path("patrol/scores/export.xlsx", views.score_export, name="patrol-scores-export"),
     path("patrol/scores/card.png", views.score_image, name="patrol-scores-image"),
+    path("patrol/inspections/", views.inspection_list, name="patrol-inspections"),
+    path(
+        "patrol/inspections/coverage/",
+        views.inspection_coverage,
+        name="patrol-inspection-coverage",
+    ),
+    path("patrol/inspections/<int:pk>/", views.inspection_detail, name="patrol-inspection"),
 ]

@@ -16,18 +16,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shouwang.core.addresses import address_of, ancestor_names
 from shouwang.core.bounds import FIRST_DAY, LAST_DAY
 from shouwang.core.models import Area, AreaKind, User
 from shouwang.core.paging import page_of
 from shouwang.core.permissions import get_visible, require
-from shouwang.patrol.forms import AnswerForm, FindingForm, ReturnForm, SnapshotUploadForm
+from shouwang.patrol.forms import (
+    AnswerForm,
+    FindingForm,
+    InspectionForm,
+    ReturnForm,
+    SnapshotUploadForm,
+)
 from shouwang.patrol.models import (
     Camera,
     CameraStatus,
+    CheckItem,
     Checkpoint,
+    Inspection,
     OrderStatus,
     PatrolPlan,
     RectificationOrder,
@@ -38,6 +46,7 @@ from shouwang.patrol.models import (
 )
 from shouwang.patrol.perms import (
     ANSWER_ORDERS,
+    INSPECT,
     MANAGE_PLANS,
     RECHECK_ORDERS,
     USE_CAMERAS,
@@ -46,7 +55,7 @@ from shouwang.patrol.perms import (
     VIEW_ROUNDS,
     WALK_ROUNDS,
 )
-from shouwang.patrol.services import orders, rounds, scores, snapshots
+from shouwang.patrol.services import inspections, orders, rounds, scores, snapshots
 
 
 def _user(request: HttpRequest) -> User:
@@ -569,3 +578,85 @@ def score_image(request: HttpRequest) -> HttpResponse:
     answer = HttpResponse(scores.picture(card), content_type="image/png")
     answer["Content-Disposition"] = f'inline; filename="patrol-scores-{day.isoformat()}.png"'
     return answer
+
+
+def _inspector(request: HttpRequest) -> User:
+    """Blind inspections exist only for the ops centre: anyone else is answered 404, as if
+    there were none (the community must not learn of them)."""
+    user = _user(request)
+    if not user.has_perm(INSPECT):
+        raise Http404
+    return user
+
+
+@require_http_methods(["GET", "POST"])
+def inspection_list(request: HttpRequest) -> HttpResponse:
+    user = _inspector(request)
+    today = rounds.local_today()
+    towns = list(Area.objects.visible_to(user).filter(kind=AreaKind.STREET))
+    if request.method == "POST":
+        town = get_visible(
+            user, Area.objects.filter(kind=AreaKind.STREET), request.POST.get("town")
+        )
+        raw = str(request.POST.get("count", ""))
+        try:
+            drawn = inspections.draw(user, user, town, today, int(raw) if raw.isdigit() else 0)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("%(n)d checkpoints drawn for today.") % {"n": len(drawn)})
+        return redirect("patrol-inspections")
+    tasks = (
+        Inspection.objects.visible_to(user)
+        .filter(inspector=user, day=today)
+        .select_related("checkpoint__area")
+        .defer("photo")
+    )
+    return render(
+        request,
+        "patrol/inspection_list.html",
+        {"tasks": tasks, "towns": towns, "today": today},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def inspection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _inspector(request)
+    inspection = get_visible(
+        user, Inspection.objects.select_related("checkpoint__area").defer("photo"), pk
+    )
+    form = InspectionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        photo = form.cleaned_data.get("photo")
+        visit = inspections.Visit(
+            checklist={item: bool(form.cleaned_data[item]) for item in CheckItem.values},
+            note=form.cleaned_data["note"],
+            video_link=form.cleaned_data["video_link"],
+            photo=photo.read() if photo else None,
+            latitude=form.cleaned_data["latitude"],
+            longitude=form.cleaned_data["longitude"],
+        )
+        try:
+            found = inspections.record(user, inspection, visit)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("Inspection recorded: %(n)d findings sent.") % {"n": len(found)}
+            )
+            return redirect("patrol-inspections")
+    return render(request, "patrol/inspection.html", {"inspection": inspection, "form": form})
+
+
+@require_GET
+def inspection_coverage(request: HttpRequest) -> HttpResponse:
+    user = _inspector(request)
+    towns = list(Area.objects.visible_to(user).filter(kind=AreaKind.STREET))
+    raw = str(request.GET.get("days", "30"))
+    days = min(max(int(raw), 1), 365) if raw.isdigit() else 30
+    rows = [row for town in towns for row in inspections.coverage(user, town, days)]
+    return render(
+        request,
+        "patrol/inspection_coverage.html",
+        {"rows": rows, "days": days, "covered": sum(1 for _c, d in rows if d)},
+    )
