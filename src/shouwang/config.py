@@ -153,7 +153,7 @@ class LiveBusConfig:
 @dataclass(frozen=True)
 class MqttConfig:
     """The MQTT bridge's variables as given (SHOUWANG_MQTT_URL, _TOPICS, _CLIENT_ID,
-    _SHARE_GROUP, _BATCH_MAX, _SESSION_EXPIRY); `devices.mqtt_bridge.config` checks them and
+    _SHARE_GROUP, _BATCH_MAX, _SESSION_EXPIRY, _AREA); `devices.mqtt_bridge.config` checks them and
     says what is wrong. An empty `url`: this installation talks to no broker."""
 
     url: str = ""
@@ -162,6 +162,7 @@ class MqttConfig:
     share_group: str = ""
     batch_max: str = ""
     session_expiry: str = ""
+    area: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MqttConfig:

@@ -1,8 +1,8 @@
 """Faults, for real: a Mosquitto and a PostgreSQL of the test's own (spare ports, temporary
-directories), 10,000 QoS 1 Zigbee2MQTT messages without `last_seen` (so no message ids, and
-many with the same bytes) and 2,000 generic ones without "id", the bridge killed (SIGKILL)
-between a commit and its PUBACKs, the broker restarted; every message must be stored exactly
-once.
+directories: tests/devices/fault_world.py), 10,000 QoS 1 Zigbee2MQTT messages without `last_seen`
+(so no message ids, and many with the same bytes) and 2,000 generic ones without "id", the bridge
+killed (SIGKILL) between a commit and its PUBACKs, the broker restarted; and PostgreSQL stopped
+mid-stream and started again; every message must be stored exactly once.
 
 Skipped only when the binaries are missing (mosquitto; PostgreSQL's initdb and pg_ctl under
 /usr/lib/postgresql/*/bin).
@@ -10,277 +10,50 @@ Skipped only when the binaries are missing (mosquitto; PostgreSQL's initdb and p
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import queue
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
+import re
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import paho.mqtt.client as paho
 import psycopg
 import pytest
+from django.utils import translation
+
+from tests.conftest import Town, login
+from tests.devices import fault_world
+from tests.devices.fault_world import (
+    TIMEOUT,
+    BridgeProcess,
+    Broker,
+    Postgres,
+    dead_letters,
+    generic_payload,
+    payload,
+    publish,
+    stored,
+)
+from tests.devices.fault_world import normal as _normal
+from tests.devices.fault_world import wait as _wait
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 10_000
 DEVICES = 100
-TIMEOUT = 90.0
-
-
-def _binary(pattern: str) -> str | None:
-    found = sorted(glob.glob(pattern))
-    return found[-1] if found else None
-
-
-MOSQUITTO = shutil.which("mosquitto") or _binary("/usr/sbin/mosquitto")
-INITDB = _binary("/usr/lib/postgresql/*/bin/initdb")
-PG_CTL = _binary("/usr/lib/postgresql/*/bin/pg_ctl")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(check: object, what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-class Broker:
-    """Mosquitto configured for no loss (docs/device-integration.md), restartable."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
-        self.directory = directory
-        (directory / "data").mkdir()
-        self.config = directory / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {directory / 'data'}/\n"
-            "autosave_interval 1\n"
-            "max_queued_messages 0\n"
-            "queue_qos0_messages false\n"
-            "max_inflight_messages 0\n"
-            f"log_dest file {directory / 'mosquitto.log'}\n"
-            # As root Mosquitto would switch to its own user, who cannot write here.
-            + ("user root\n" if os.geteuid() == 0 else "")
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        assert MOSQUITTO
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)])
-        _wait(lambda: _listening(self.port), "Mosquitto to listen")
-
-    def stop(self) -> None:
-        # SIGTERM: Mosquitto writes its persistence file on the way out.
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=TIMEOUT)
-
-
-class Postgres:
-    def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
-        self.data = directory / "pg"
-        self.socket_dir = directory
-        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._as_postgres:
-            # initdb refuses to run as root.
-            shutil.chown(directory, "postgres")
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/shouwang"
-
-    def start(self) -> None:
-        assert INITDB
-        assert PG_CTL
-        run = self._as_postgres
-        subprocess.run(
-            [*run, INITDB, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-            check=True,
-            capture_output=True,
-        )
-        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [
-                *run,
-                PG_CTL,
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(self.socket_dir / "pg.log"),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        with psycopg.connect(
-            f"postgres://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE shouwang")
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self._as_postgres, PG_CTL, "-D", str(self.data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-
-
-class BridgeProcess:
-    def __init__(self, env: dict[str, str], kill_after: int = 0) -> None:
-        args = [sys.executable, "-m", "tests.devices.fault_bridge"]
-        if kill_after:
-            args.append(str(kill_after))
-        self.process = subprocess.Popen(
-            args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text: str) -> None:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                raise AssertionError(f"{text!r} did not appear:\n{''.join(self.output)}")
-            self.output.append(line)
-            if text in line:
-                return
-
-    def finish(self) -> int:
-        status = self.process.wait(timeout=TIMEOUT)
-        while (line := self.lines.get(timeout=TIMEOUT)) is not None:
-            self.output.append(line)
-        return status
+# The database outage: a stream of Zigbee2MQTT messages, two thirds before PostgreSQL stops.
+OUTAGE_MESSAGES = 3_000
 
 
 @pytest.fixture
 def world() -> Iterator[tuple[Broker, Postgres, dict[str, str]]]:
-    missing = [
-        name
-        for name, path in (
-            ("mosquitto", MOSQUITTO),
-            ("/usr/lib/postgresql/*/bin/initdb", INITDB),
-            ("/usr/lib/postgresql/*/bin/pg_ctl", PG_CTL),
-        )
-        if not path
-    ]
+    missing = fault_world.missing_binaries()
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
-    directory = Path(tempfile.mkdtemp(prefix="shouwang-faults-"))
-    directory.chmod(0o755)
-    broker, postgres = Broker(directory), Postgres(directory)
-    try:
-        broker.start()
-        postgres.start()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
-        env |= {
-            "SHOUWANG_VAR_DIR": str(directory / "var"),
-            "SHOUWANG_DATABASE_URL": postgres.url,
-            "SHOUWANG_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
-            "SHOUWANG_MQTT_CLIENT_ID": f"faults-{uuid.uuid4().hex[:8]}",
-            "PYTHONPATH": str(ROOT),
-        }
-        subprocess.run(
-            [sys.executable, "-m", "shouwang", "migrate", "-v0"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        yield broker, postgres, env
-    finally:
-        broker.stop()
-        postgres.stop()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def payload(n: int) -> bytes:
-    """A Zigbee2MQTT door sensor's n-th message, as Zigbee2MQTT sends it without last_seen:
-    the door goes open, open, closed, closed, … so equal bytes follow each other (a genuine
-    repeat: the sensor reports the same state again) and recur all the time."""
-    closed = (n // 2) % 2 == 1
-    return json.dumps(
-        {"contact": closed, "battery": 90 - (n // 40) % 3, "linkquality": 120, "voltage": 3000},
-        separators=(",", ":"),
-    ).encode()
-
-
-def generic_payload(n: int) -> bytes:
-    """The generic format without an "id": the same repeats as `payload`."""
-    door = "closed" if (n // 2) % 2 else "open"
-    return json.dumps({"door": door, "battery": 80}).encode()
-
-
-def _normal(data: bytes | str) -> str:
-    return json.dumps(json.loads(data), sort_keys=True)
-
-
-def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    client.max_inflight_messages_set(500)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, data, qos=1) for topic, data in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=TIMEOUT)
-            assert info.is_published()
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
-def stored(url: str, prefix: str) -> Counter[tuple[str, str]]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT d.key, e.raw::text FROM devices_deviceevent e "
-            "JOIN devices_device d ON d.id = e.device_id WHERE d.key LIKE %s",
-            [prefix + "%"],
-        ).fetchall()
-    return Counter((key, _normal(raw)) for key, raw in rows)
-
-
-def dead_letters(url: str) -> list[tuple[str, str]]:
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT topic, reason FROM devices_deadletter LIMIT 5").fetchall()
+    with fault_world.world() as made:
+        yield made
 
 
 def test_every_message_stored_exactly_once_through_a_crash_and_a_broker_restart(
@@ -336,3 +109,72 @@ def test_every_message_stored_exactly_once_through_a_crash_and_a_broker_restart(
     # The crash did leave a committed batch unacknowledged, and it did come back.
     assert stats["duplicates"] > 0
     assert "session lost" not in "".join(second.output)
+
+
+def _health_row(client: Any, client_id: str) -> str:
+    """The bridge's row on the ingest health page (devices/health/), as an operator sees it."""
+    page = client.get("/devices/health/").content.decode()
+    rows = re.findall(r'<tr data-testid="bridge">(.*?)</tr>', page, re.S)
+    return next((row for row in rows if client_id in row), "")
+
+
+def _count_stored(url: str, prefix: str) -> int:
+    try:
+        return sum(stored(url, prefix).values())
+    except psycopg.OperationalError:
+        return 0
+
+
+def test_a_database_outage_mid_stream_loses_and_doubles_nothing(
+    world: tuple[Broker, Postgres, dict[str, str]], town: Town, settings: Any
+) -> None:
+    """PostgreSQL stopped (`-m immediate`) while the bridge stores a stream of Zigbee2MQTT
+    messages without `last_seen`, more published while it is down, then started again: the
+    health page says the database is down while it is (and that the bridge is not reading from
+    the broker), the bridge comes back by itself, and every message is stored exactly once.
+    The probe interval is shown on an injected clock in test_mqtt_bridge.py; the real resume
+    delay is measured by bench/db_resume.py."""
+    broker, postgres, env = world
+    run = uuid.uuid4().hex[:8]
+    env = env | {"SHOUWANG_MQTT_TOPICS": f"zigbee2mqtt=zigbee2mqtt/{run}/#"}
+    settings.VAR_DIR = Path(env["SHOUWANG_VAR_DIR"])  # the health page reads the bridge's file
+    client_id = env["SHOUWANG_MQTT_CLIENT_ID"]
+    with translation.override(settings.LANGUAGE_CODE):
+        down_text = translation.gettext(
+            "database unreachable: not reading from the broker, which keeps the messages"
+        )
+        connected_text = translation.gettext("connected")
+    messages: list[tuple[str, bytes]] = []
+    expected: Counter[tuple[str, str]] = Counter()
+    for n in range(OUTAGE_MESSAGES):
+        key, data = f"{run}/door{n % 50}", payload(n // 50)
+        messages.append((f"zigbee2mqtt/{key}", data))
+        expected[(key, _normal(data))] += 1
+    before, during = messages[: OUTAGE_MESSAGES * 2 // 3], messages[OUTAGE_MESSAGES * 2 // 3 :]
+    operator = login(town.admin)
+
+    bridge = BridgeProcess(env)
+    bridge.wait_for("ready")
+    assert connected_text in _health_row(operator, client_id)
+    publisher = threading.Thread(target=publish, args=(broker.port, before))
+    publisher.start()
+    _wait(lambda: _count_stored(postgres.url, f"{run}/") >= 200, "the first batches")
+    postgres.stop()  # mid-stream: batches in flight fail, some maybe as they commit
+    publish(broker.port, during)  # the broker takes these while the database is down
+    publisher.join(TIMEOUT)
+    _wait(lambda: down_text in _health_row(operator, client_id), "the page to say so")
+    row = _health_row(operator, client_id)
+    assert 'class="error"' in row
+
+    postgres.resume()
+    _wait(lambda: connected_text in _health_row(operator, client_id), "the bridge to come back")
+    publish(broker.port, [(f"zigbee2mqtt/{run}/sentinel", payload(0))])
+    _wait(lambda: stored(postgres.url, f"{run}/sentinel"), "the sentinel message")
+    bridge.process.terminate()
+    assert bridge.finish() == 0, "".join(bridge.output)
+    log = "".join(bridge.output)
+    assert "database unreachable" in log
+
+    assert stored(postgres.url, f"{run}/") == expected + Counter(
+        {(f"{run}/sentinel", _normal(payload(0))): 1}
+    )

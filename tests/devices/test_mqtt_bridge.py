@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import itertools
 import json
 import os
 import queue
@@ -89,6 +90,11 @@ def test_topics_and_share_group_from_the_environment() -> None:
         "$share/ingest/shouwang/generic/#",
     ]
     assert (settings.client_id, settings.batch_max) == ("shouwang-ingest", 500)
+    assert settings.area_id is None
+    with_area = MqttConfig.from_env({**environ, "SHOUWANG_MQTT_AREA": "7"})
+    assert BridgeSettings.from_env(with_area).area_id == 7
+    with pytest.raises(ImproperlyConfigured, match="MQTT_AREA"):
+        BridgeSettings.from_env(MqttConfig.from_env({**environ, "SHOUWANG_MQTT_AREA": "东街道"}))
     with pytest.raises(ImproperlyConfigured, match="BATCH_MAX"):
         BridgeSettings.from_env(MqttConfig.from_env({**environ, "SHOUWANG_MQTT_BATCH_MAX": "0"}))
 
@@ -118,6 +124,24 @@ def test_zigbee2mqtt_base_topic_follows_the_filter() -> None:
     assert custom.decode_mqtt("home/z2m/front", b'{"contact":false}')[0].door == "open"
     assert isinstance(default, Zigbee2MqttAdapter)
     assert default.base_topic == "zigbee2mqtt"
+
+
+def test_each_mqtt_adapter_names_the_device_of_a_topic() -> None:
+    # Whatever the payload: a dead letter is attributed by it (the device's area).
+    from shouwang.devices.adapters import ADAPTERS
+
+    z2m = Zigbee2MqttAdapter()
+    assert z2m.topic_device("zigbee2mqtt/room/door") == "room/door"
+    assert z2m.topic_device("zigbee2mqtt/room/door/availability") == "room/door"
+    assert z2m.topic_device("zigbee2mqtt/bridge/state") is None
+    assert z2m.topic_device("elsewhere/door") is None
+    generic: Any = ADAPTERS["generic"]
+    assert generic.topic_device("shouwang/generic/gw1/door") == "gw1/door"
+    assert generic.topic_device("shouwang/generic/") is None
+    chirpstack: Any = ADAPTERS["chirpstack"]
+    up = "application/7/device/0011AABBCCDDEEFF/event/up"
+    assert chirpstack.topic_device(up) == "0011aabbccddeeff"
+    assert chirpstack.topic_device("application/7/device/nope/event/up") is None
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
@@ -622,7 +646,7 @@ def test_broker_outage_is_survived_and_loses_nothing(
 def test_database_failure_leaves_messages_unacknowledged(scenario: Scenario) -> None:
     settings = scenario.generic()
 
-    def database_down(items: Sequence[Incoming], transport: str) -> IngestResult:
+    def database_down(items: Sequence[Incoming], transport: str, area: Any) -> IngestResult:
         raise OperationalError("connection refused")
 
     async def main() -> None:
@@ -646,10 +670,10 @@ def test_database_failure_leaves_messages_unacknowledged(scenario: Scenario) -> 
 
 
 def test_a_message_the_database_refuses_does_not_block_the_others(scenario: Scenario) -> None:
-    def refuses_poison(items: Sequence[Incoming], transport: str) -> IngestResult:
+    def refuses_poison(items: Sequence[Incoming], transport: str, area: Any) -> IngestResult:
         if any(item.reading.device_key.endswith("/poison") for item in items):
             raise DataError("value too long for type character varying(200)")
-        return ingest(items, transport)
+        return ingest(items, transport, area)
 
     settings = scenario.generic()
 
@@ -676,6 +700,104 @@ def test_a_message_the_database_refuses_does_not_block_the_others(scenario: Scen
     letter = DeadLetter.objects.get(topic=scenario.topic("poison"))
     assert "could not be stored" in letter.reason
     assert "DataError" in letter.reason
+
+
+def test_dead_letters_belong_to_their_devices_area_or_the_bridges(scenario: Scenario) -> None:
+    """A town operator sees the dead letters of their own town only: a known device's by its
+    area, an unknown device's by the bridge's SHOUWANG_MQTT_AREA; platform admins see those
+    with neither. A redelivery is recorded once."""
+    from shouwang.core.models import AreaKind, Role
+    from shouwang.core.services.areas import create_area
+    from shouwang.core.services.staff import create_staff
+    from tests.conftest import PASSWORD, login
+
+    district = create_area(None, None, "示范区", AreaKind.DISTRICT)
+    east_town = create_area(None, district, "东街道", AreaKind.STREET)
+    west_town = create_area(None, district, "西街道", AreaKind.STREET)
+    east_home = create_area(None, east_town, "东社区", AreaKind.COMMUNITY)
+    east_op = create_staff(None, "east-op", PASSWORD, Role.TOWN_OPERATOR, [east_town])
+    west_op = create_staff(None, "west-op", PASSWORD, Role.TOWN_OPERATOR, [west_town])
+    admin = create_staff(None, "admin", PASSWORD, Role.PLATFORM_ADMIN, [])
+    p = scenario.prefix
+    Device.objects.create(adapter="generic", key=f"{p}/east", area=east_home)
+    Device.objects.create(adapter="generic", key=f"{p}/west", area=west_town)
+    Device.objects.create(adapter="generic", key=f"{p}/nowhere")  # not placed yet
+
+    async def main() -> None:
+        # One bridge for the west town's broker; one with no area.
+        west_bridge = scenario.generic(area_id=west_town.pk)
+        async with running(Bridge(west_bridge)):
+            await publish(
+                [
+                    (scenario.topic("east"), b"{east"),  # a known device: its own area
+                    (scenario.topic("west"), b"{west"),
+                    (scenario.topic("stranger"), b"{stranger"),  # unknown: the bridge's area
+                    (scenario.topic("nowhere"), b"{nowhere"),  # known, no area: the bridge's
+                    (scenario.topic("fresh"), {"door": "open", "id": "sentinel"}),
+                ]
+            )
+            await scenario.wait_until(
+                lambda: DeviceEvent.objects.filter(dedup_key="sentinel").exists(), "sentinel"
+            )
+        async with running(Bridge(scenario.generic())):
+            await publish([(scenario.topic("stranger2"), b"{lost")])
+            await scenario.wait_until(
+                lambda: DeadLetter.objects.filter(topic=scenario.topic("stranger2")).exists(),
+                "the unattributed dead letter",
+            )
+
+    asyncio.run(main())
+    letters = {d.topic.rsplit("/", 1)[1]: d for d in DeadLetter.objects.all()}
+    assert {name: d.area for name, d in letters.items()} == {
+        "east": east_home,
+        "west": west_town,
+        "stranger": west_town,
+        "nowhere": west_town,
+        "stranger2": None,
+    }
+    # A device first heard through the west bridge waits in the west town for claiming.
+    assert Device.objects.get(key=f"{p}/fresh").area == west_town
+
+    def shown(user: Any) -> set[str]:
+        page = login(user).get("/devices/dead-letters/").content.decode()
+        return {name for name in letters if f"{p}/{name}<" in page}
+
+    def opens(user: Any, name: str) -> int:
+        return int(login(user).get(f"/devices/dead-letters/{letters[name].pk}/").status_code)
+
+    assert shown(east_op) == {"east"}
+    assert shown(west_op) == {"west", "stranger", "nowhere"}
+    assert shown(admin) == set(letters)
+    assert opens(west_op, "east") == 404
+    assert opens(east_op, "stranger2") == 404
+    assert opens(admin, "stranger2") == 200
+
+
+def test_a_dead_letter_redelivered_by_the_broker_is_recorded_once(scenario: Scenario) -> None:
+    settings = scenario.generic(area_id=None)
+    failed = False
+
+    async def fail_before_the_ack(batch: Sequence[Received], _result: IngestResult) -> None:
+        # Committed, not acknowledged: the bridge reconnects and the broker sends it again.
+        nonlocal failed
+        if not failed:
+            failed = True
+            raise RuntimeError("crash between commit and PUBACK")
+
+    async def main() -> None:
+        bridge = Bridge(settings, after_commit=fail_before_the_ack)
+        async with running(bridge):
+            await publish([(scenario.topic("a"), b"{broken")])
+            await scenario.wait_until(lambda: bridge.stats.connects >= 2, "the reconnect")
+            await publish([(scenario.topic("a"), {"door": "open", "id": "after"})])
+            await scenario.wait_until(
+                lambda: DeviceEvent.objects.filter(dedup_key="after").exists(), "the next one"
+            )
+        assert bridge.stats.dead_letters == 1  # counted when acknowledged, on the redelivery
+
+    asyncio.run(main())
+    letter = DeadLetter.objects.get(topic=scenario.topic("a"))
+    assert letter.repeats == 0
 
 
 # --- the commands, as processes ----------------------------------------------------------------
@@ -895,10 +1017,10 @@ def test_while_the_database_is_down_the_bridge_leaves_the_broker_and_comes_back(
         probes.append(up.is_set())
         return up.is_set()
 
-    def store_or_fail(items: Sequence[Incoming], transport: str) -> IngestResult:
+    def store_or_fail(items: Sequence[Incoming], transport: str, area: Any) -> IngestResult:
         if not up.is_set():
             raise OperationalError("connection refused")
-        return ingest(items, transport)
+        return ingest(items, transport, area)
 
     monkeypatch.setattr(bridge_module, "database_answers", answers)
 
@@ -926,6 +1048,49 @@ def test_while_the_database_is_down_the_bridge_leaves_the_broker_and_comes_back(
         assert bridge.stats.connects == 2
 
     asyncio.run(main())
+
+
+def test_while_the_database_is_down_it_is_probed_every_0_2_s_and_resumed_within_that(
+    monkeypatch: pytest.MonkeyPatch, status_dir: Path
+) -> None:
+    """The probe schedule on an injected clock (no wall-clock timing): a probe starts at most
+    0.2 s after the previous one started (a slow probe is followed at once), so the bridge goes
+    back to the broker within 0.2 s of the database answering again. Measured for real, with
+    PostgreSQL stopped and started: bench/db_resume.py."""
+    from shouwang.devices.mqtt_bridge import bridge as bridge_module
+
+    assert bridge_module.DATABASE_PROBE <= 0.2
+    now = 0.0
+    back_at = 1.37  # the database answers from here on
+    took = iter([0.0, 0.05, 0.35, 0.19, 0.0, 0.01, 0.2, 0.0])  # how long each probe takes
+    probes: list[tuple[float, float]] = []
+
+    def answers() -> bool:
+        nonlocal now
+        start = now
+        now += next(took, 0.0)
+        probes.append((start, now))
+        return start >= back_at
+
+    async def sleep(delay: float) -> bool:
+        nonlocal now
+        assert delay >= 0
+        now += delay
+        return False
+
+    settings = replace(parse_url("mqtt://127.0.0.1"), routes=parse_topics("generic=x/#"))
+    bridge = Bridge(settings, clock=lambda: now)
+    monkeypatch.setattr(bridge_module, "database_answers", answers)
+    monkeypatch.setattr(bridge, "_sleep_unless_stopped", sleep)
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        asyncio.run(bridge._wait_for_database(executor))
+    for (start, end), (next_start, _) in itertools.pairwise(probes):
+        assert next_start - start <= max(0.2, end - start) + 1e-9
+        assert next_start >= end  # one probe at a time
+    resumed = probes[-1][1]
+    assert back_at <= probes[-1][0] <= back_at + 0.2
+    assert resumed - back_at <= 0.2 + 1e-9
+    assert len(probes) >= 7
 
 
 def test_the_health_page_says_when_a_bridge_cannot_reach_its_database(

@@ -85,6 +85,11 @@ class MqttAdapter(Protocol):
         """Readings from one MQTT message; [] for messages that are not device data."""
         ...
 
+    def topic_device(self, topic: str) -> str | None:
+        """The device key a topic names, whatever the payload (None: it names none). A message
+        that cannot be decoded is attributed to that device's area as a dead letter."""
+        ...
+
 
 class HttpAdapter(Protocol):
     name: str

@@ -116,6 +116,11 @@ class ChirpStackAdapter:
             return [self._status(dev_eui, info, message)]
         return [self._uplink(dev_eui, info, message)]
 
+    def topic_device(self, topic: str) -> str | None:
+        match = _TOPIC.match(topic)
+        dev_eui = match.group(2).lower() if match else ""
+        return dev_eui if _DEV_EUI.match(dev_eui) else None
+
     # --- shared ---------------------------------------------------------------------------------
 
     @staticmethod

@@ -68,6 +68,10 @@ class GenericAdapter:
         device = topic[len(TOPIC_PREFIX) :]
         return self._decode(payload, "payload", topic_device=device)
 
+    def topic_device(self, topic: str) -> str | None:
+        device = topic[len(TOPIC_PREFIX) :] if topic.startswith(TOPIC_PREFIX) else ""
+        return device if device.strip("/") else None
+
     def decode_http(
         self, body: bytes, headers: Mapping[str, str], config: Mapping[str, str]
     ) -> list[Reading]:

@@ -79,6 +79,15 @@ class Zigbee2MqttAdapter:
             return [self._availability("/".join(segments[:-1]), payload)]
         return [self._state(rest, payload)]
 
+    def topic_device(self, topic: str) -> str | None:
+        prefix = self.base_topic + "/"
+        segments = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+        if segments and segments[-1] == "availability":
+            segments = segments[:-1]
+        if not segments or segments[0] == "bridge" or any(not s for s in segments):
+            return None
+        return "/".join(segments)
+
     def _availability(self, friendly_name: str, payload: bytes) -> Reading:
         text = payload.strip()
         state: Any

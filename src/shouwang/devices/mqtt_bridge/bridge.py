@@ -32,10 +32,13 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from shouwang.core import edge
+from shouwang.core.models import Area
 from shouwang.core.sqlite import writer
 from shouwang.devices import pipeline
 from shouwang.devices.adapters import DecodeError
 from shouwang.devices.alert_kinds import INGEST_SESSION_LOST
+from shouwang.devices.models import Device
 from shouwang.devices.mqtt_bridge import status as status_file
 from shouwang.devices.mqtt_bridge.config import BridgeSettings, Route
 from shouwang.devices.mqtt_bridge.wire import Inbox, Received, acknowledge
@@ -65,13 +68,32 @@ BROKER_PROBE = 0.2
 # Topics remembered with their route; forgotten all at once beyond this many.
 ROUTE_CACHE_MAX = 65536
 
-IngestFunction = Callable[[Sequence[Incoming], str], IngestResult]
+IngestFunction = Callable[[Sequence[Incoming], str, Area | None], IngestResult]
 
 
 def backoff(attempt: int, initial: float, cap: float) -> float:
     """Exponential, capped, with jitter so that many bridges do not come back in lock step."""
     ceiling = min(cap, initial * 2 ** min(attempt, 30))
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 -- spreading retries, not secrecy
+
+
+class ProbeSchedule:
+    """Probing something that is down: a probe starts every `interval` seconds, counted from
+    the start of the previous one, so a slow probe eats into the wait instead of adding to it.
+    Whatever comes back is found within `interval` (plus one probe). `clock` is injectable."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._started = clock()
+
+    def probing(self) -> None:
+        """A probe starts now."""
+        self._started = self.clock()
+
+    def wait(self) -> float:
+        """How long to sleep before the next probe."""
+        return max(0.0, self._started + self.interval - self.clock())
 
 
 @dataclass
@@ -97,6 +119,8 @@ class _Item:
     incoming: list[Incoming] = field(default_factory=list)
     # Why this message is a dead letter; None when it decoded.
     reason: str | None = None
+    # A dead letter's device, as its topic names it (its area is the letter's).
+    device_key: str | None = None
     # Its dead letter is committed already (a retry after a partial failure must not repeat it).
     recorded: bool = False
 
@@ -115,6 +139,7 @@ class Bridge:
         *,
         after_commit: Callable[[Sequence[Received], IngestResult], Awaitable[None]] | None = None,
         ingest_function: IngestFunction = ingest,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not settings.routes:
             raise ImproperlyConfigured("the MQTT bridge needs at least one adapter=filter route")
@@ -125,11 +150,15 @@ class Bridge:
         self._stopping = asyncio.Event()
         self._after_commit = after_commit
         self._ingest = ingest_function
+        self._clock = clock
         # Event loop thread only: each topic's route, looked up once.
         self._routes: dict[str, Route | None] = {}
         # CONNACK of the current connection: did the broker still have our session?
         self._session_present = False
         self._broker_was_closed = False
+        # SHOUWANG_MQTT_AREA, looked up once by the worker thread (`_configured_area`).
+        self._area: Area | None = None
+        self._area_loaded = False
         # What we tell the health page, and remember for our next start.
         self._status = status_file.load(settings.client_id)
         self._status.broker = settings.describe()
@@ -355,11 +384,13 @@ class Bridge:
     async def _wait_for_database(self, executor: ThreadPoolExecutor) -> None:
         """Probe the database every DATABASE_PROBE seconds until it answers (or stop())."""
         loop = asyncio.get_running_loop()
+        schedule = ProbeSchedule(DATABASE_PROBE, self._clock)
         while not self.stopping:
+            schedule.probing()
             if await loop.run_in_executor(executor, database_answers):
                 log.info("database answers again; reconnecting to the MQTT broker")
                 return
-            await self._sleep_unless_stopped(DATABASE_PROBE)
+            await self._sleep_unless_stopped(schedule.wait())
 
     async def _wait_for_broker(self, most: float) -> None:
         """Wait up to `most` seconds, but no longer than it takes the broker's port to accept
@@ -464,17 +495,51 @@ class Bridge:
             received_at = item.received_at
             mid, dup = message.mid, message.dup
             item.incoming = [Incoming(reading, received_at, mid, dup) for reading in readings]
+            return item
+        with contextlib.suppress(Exception):
+            item.device_key = route.adapter.topic_device(topic)
         return item
 
     # --- the worker thread -------------------------------------------------------------------
 
+    def _configured_area(self) -> Area | None:
+        if not self._area_loaded:
+            area_id = self.settings.area_id
+            self._area = Area.objects.filter(pk=area_id).first() if area_id else None
+            if area_id and self._area is None:
+                log.error("SHOUWANG_MQTT_AREA=%d names no area: platform admins only", area_id)
+            self._area_loaded = True
+        return self._area
+
+    def _dead_letter_areas(self, items: list[_Item]) -> dict[int, Area | None]:
+        """Each dead letter's area: its device's, if the topic names a known device placed in
+        an area, else SHOUWANG_MQTT_AREA's (None: platform admins see it). One query."""
+        fallback = self._configured_area()
+        keys = {
+            item.device_key
+            for item in items
+            if item.device_key
+            and len(item.device_key) <= 200
+            and not edge.is_hostile(item.device_key)
+        }
+        known: dict[tuple[str, str], Area | None] = {}
+        if keys:
+            devices = Device.objects.filter(key__in=keys).select_related("area")
+            known = {(d.adapter, d.key): d.area for d in devices}
+        return {
+            id(item): known.get((item.adapter_name, item.device_key or "")) or fallback
+            for item in items
+        }
+
     def _store(self, items: list[_Item]) -> IngestResult:
         with _fresh_connection(), transaction.atomic():
-            for item in items:
-                if item.reason is not None:
-                    _dead_letter(item, item.reason)
+            dead = [item for item in items if item.reason is not None]
+            if dead:
+                areas = self._dead_letter_areas(dead)
+                for item in dead:
+                    _dead_letter(item, item.reason or "", areas[id(item)])
             incoming = [i for item in items if item.reason is None for i in item.incoming]
-            return self._ingest(incoming, TRANSPORT)
+            return self._ingest(incoming, TRANSPORT, self._configured_area())
 
     def _store_each(self, items: list[_Item]) -> IngestResult:
         """Each message in its own transaction; one the database refuses becomes a dead letter."""
@@ -484,18 +549,20 @@ class Bridge:
                 if item.reason is None:
                     try:
                         with transaction.atomic():
-                            result = self._ingest(item.incoming, TRANSPORT)
+                            result = self._ingest(item.incoming, TRANSPORT, self._configured_area())
                     except (OperationalError, InterfaceError):
                         raise
                     except Exception as exc:
                         log.exception("message on %s could not be stored", item.topic)
                         item.reason = f"could not be stored: {type(exc).__name__}: {exc}"
+                        if item.incoming:
+                            item.device_key = item.incoming[0].reading.device_key
                     else:
                         _add(total, result)
                         continue
                 if not item.recorded:
                     with transaction.atomic():
-                        _dead_letter(item, item.reason)
+                        _dead_letter(item, item.reason, self._dead_letter_areas([item])[id(item)])
                     item.recorded = True
         return total
 
@@ -577,13 +644,14 @@ def _check_connected(client: aiomqtt.Client) -> None:
         raise aiomqtt.MqttError("connection lost before the batch was acknowledged") from cause
 
 
-def _dead_letter(item: _Item, reason: str) -> None:
+def _dead_letter(item: _Item, reason: str, area: Area | None) -> None:
     record_dead_letter(
         item.adapter_name,
         TRANSPORT,
         reason,
         item.message.payload,
         topic=item.topic,
+        area=area,
         redelivered=item.message.dup,
     )
 

@@ -2,7 +2,8 @@
 `config.MqttConfig`) checked into `BridgeSettings`.
 
 SHOUWANG_MQTT_URL, SHOUWANG_MQTT_TOPICS (adapter=filter pairs), SHOUWANG_MQTT_CLIENT_ID,
-SHOUWANG_MQTT_SHARE_GROUP, SHOUWANG_MQTT_BATCH_MAX, SHOUWANG_MQTT_SESSION_EXPIRY (README).
+SHOUWANG_MQTT_SHARE_GROUP, SHOUWANG_MQTT_BATCH_MAX, SHOUWANG_MQTT_SESSION_EXPIRY,
+SHOUWANG_MQTT_AREA (README).
 Every mistake is an ImproperlyConfigured that says what is wrong, before anything connects.
 """
 
@@ -53,6 +54,9 @@ class BridgeSettings:
     batch_max: int = DEFAULT_BATCH_MAX
     # How long the broker keeps our session (subscriptions and queued messages) while we are away.
     session_expiry: int = DEFAULT_SESSION_EXPIRY
+    # The area this broker's gateways serve (SHOUWANG_MQTT_AREA): new devices are placed there,
+    # and dead letters of devices not yet known are attributed to it. None: platform-wide.
+    area_id: int | None = None
     keepalive: int = 30
     reconnect_initial: float = 0.5
     reconnect_max: float = 30.0
@@ -78,6 +82,7 @@ class BridgeSettings:
             session_expiry=_positive_int(
                 "MQTT_SESSION_EXPIRY", given.session_expiry, DEFAULT_SESSION_EXPIRY
             ),
+            area_id=_positive_int("MQTT_AREA", given.area, 0) or None,
         )
 
     def subscriptions(self) -> list[str]:
