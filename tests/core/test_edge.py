@@ -8,16 +8,19 @@ boundary), or was stored (a gate scan dated 0001-01-01). The suite runs on both 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from shouwang.alerts.models import Alert, AlertEntry, Severity
 from shouwang.alerts.services import alerting
 from shouwang.alerts.services.alerting import Trigger
-from shouwang.core.models import AuditLog
+from shouwang.core import edge
+from shouwang.core.models import AuditLog, Person
 from shouwang.devices.models import DeadLetter, Device
 from shouwang.devices.services.keys import create_ingest_key
 from shouwang.passes.models import Scan
@@ -63,13 +66,88 @@ def test_nul_in_a_page_search_or_filter_is_a_422_page_naming_the_field(town: Tow
         assert "“q”" in answer.content.decode(), url
 
 
-def test_nul_in_a_page_form_is_refused_and_nothing_is_stored(town: Town, alert: Alert) -> None:
+def _bad_text() -> str:
+    with translation.override("zh-hans"):
+        return edge._bad_text()
+
+
+def test_nul_in_a_screen_form_shows_the_form_again_with_the_error_on_the_field(
+    town: Town,
+) -> None:
+    client = login(town.east_worker)
+    before = Person.objects.count()
+    url = f"/households/{town.east_home.pk}/add-resident/"
+    answer = client.post(url, {"name": "王\x00五", "id_number": "", "phone": "13800001111"})
+    assert answer.status_code == 200  # the form again, not a bare 422 page
+    page = answer.content.decode()
+    assert Person.objects.count() == before
+    # As typed, the character that cannot be kept shown as such (a phone number is never put
+    # back into the page: the form asks for it again).
+    assert 'value="王\ufffd五"' in page
+    # The error sits on the name field (its error list, which the input points to).
+    errors = re.search(r'<ul class="errorlist" id="id_name_error"><li>(.*?)</li>', page)
+    assert errors is not None
+    assert errors.group(1) == _bad_text()
+    assert 'aria-describedby="id_name_error"' in page
+    assert 'id="id_phone_error"' not in page
+    # Corrected, it goes through.
+    done = client.post(url, {"name": "王五", "id_number": "", "phone": "13800001111"})
+    assert done.status_code == 302
+    assert Person.objects.count() == before + 1
+
+
+def test_nul_in_a_form_field_read_without_a_form_is_still_a_422_page(
+    town: Town, alert: Alert
+) -> None:
+    # The export's reason is read straight from the post: it never reaches the service.
+    client = login(town.east_worker)
+    answer = client.post("/people/export/", {"unmasked": "1", "reason": NUL})
+    assert answer.status_code == 422
+    assert "“reason”" in answer.content.decode()
+    assert not AuditLog.objects.filter(action__contains="export").exists()
+    # A refused field name, or the URL, is the 422 page at once.
+    assert client.post("/people/export/", {NUL: "x"}).status_code == 422
+    assert client.post(f"/alerts/{alert.pk}/comment/?next={NUL}", {"text": "ok"}).status_code == 422
+
+
+def test_nul_in_an_alert_comment_or_a_posted_search_is_said_on_the_page(
+    town: Town, alert: Alert
+) -> None:
     client = login(town.east_worker)
     before = AlertEntry.objects.count()
-    answer = client.post(f"/alerts/{alert.pk}/comment/", {"text": NUL})
-    assert answer.status_code == 422
-    assert "“text”" in answer.content.decode()
+    answer = client.post(f"/alerts/{alert.pk}/comment/", {"text": NUL}, follow=True)
+    assert answer.status_code == 200
+    assert _bad_text() in answer.content.decode()
     assert AlertEntry.objects.count() == before
+    for url in ("/people/", "/passes/", "/gate/log/"):
+        field = "issue_to" if url == "/passes/" else "q"
+        found = client.post(url, {field: NUL}, follow=True)
+        assert found.status_code == 200, url
+        assert _bad_text() in found.content.decode(), url
+        assert "?s=" not in found.redirect_chain[-1][0], url  # not run
+
+
+def test_every_screen_form_shows_refused_fields_on_the_field() -> None:
+    """Every form class of the screens derives from core.forms.Form, which puts the edge's
+    refusals on their fields (a plain Django form would meet `Refused`: the 422 page)."""
+    import importlib
+
+    from django import forms as django_forms
+
+    from shouwang.core.forms import Form
+
+    for app in ("core", "devices", "alerts", "quarantine", "passes"):
+        importlib.import_module(f"shouwang.{app}.forms")
+    found: list[type] = []
+    pending = list(django_forms.Form.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("shouwang."):
+            found.append(cls)
+    assert len(found) > 30
+    plain = [c.__qualname__ for c in found if c is not Form and not issubclass(c, Form)]
+    assert not plain, plain
 
 
 def test_api_comment_with_nul_or_a_lone_surrogate_names_the_field(town: Town, alert: Alert) -> None:

@@ -42,7 +42,7 @@ def test_the_pass_list_is_scoped_and_its_queries_are_pinned(
 
 def test_a_worker_finds_a_resident_and_issues_a_pass(town: Town) -> None:
     client = login(town.east_worker)
-    found = client.get("/passes/", {"issue_to": "张三"}).content.decode()
+    found = client.post("/passes/", {"issue_to": "张三"}, follow=True).content.decode()
     assert f"/passes/issue/{town.east_person.pk}/" in found
     form = client.get(f"/passes/issue/{town.east_person.pk}/")
     assert form.status_code == 200
@@ -225,9 +225,10 @@ def test_the_access_log_searches_by_person_within_scope(
         page = client.get("/gate/log/", {"compound": town.east_compound.pk}).content.decode()
     assert page.count('data-testid="scan"') == 4
     assert 'data-testid="flow"' in page
-    found = client.get("/gate/log/", {"q": "张三"}).content.decode()
+    found = client.post("/gate/log/", {"q": "张三"}, follow=True).content.decode()
     assert found.count('data-testid="scan"') == 3
-    assert client.get("/gate/log/", {"q": "李四"}).content.decode().count('data-testid="scan"') == 0
+    none = client.post("/gate/log/", {"q": "李四"}, follow=True).content.decode()
+    assert none.count('data-testid="scan"') == 0
     denied = client.get("/gate/log/", {"denied": "on"}).content.decode()
     assert denied.count('data-testid="scan"') == 1
     assert Scan.objects.count() == 5
@@ -358,3 +359,86 @@ def test_pass_link_tokens_carry_256_bits(town: Town) -> None:
     issued = issue.issue_pass(town.east_worker, town.east_person)
     # token_urlsafe: 43 base64url characters for 32 random bytes.
     assert len(issued.link_token) == 43
+
+
+# --- searches of personal data are posted, never in the URL (issue 14) ----------------------
+
+
+def _searched(client: Client, url: str, data: dict[str, Any]) -> tuple[str, str]:
+    """Post a search; the URL it lands on and the page there."""
+    answer = client.post(url, data)
+    assert answer.status_code == 302, answer.content
+    location = answer["Location"]
+    return location, client.get(location).content.decode()
+
+
+def test_the_pass_list_searches_are_posted_and_the_url_names_no_one(town: Town) -> None:
+    for n in range(60):
+        create_person(None, town.east_home, PersonData.clean(f"王{n}号", "", ""))
+    issue.issue_for_compound(town.east_worker, town.east_compound)
+    client = login(town.east_worker)
+    location, page = _searched(
+        client, "/passes/", {"q": "王", "compound": town.east_compound.pk, "status": "active"}
+    )
+    assert "王" not in location
+    assert "%E7%8E%8B" not in location
+    assert f"compound={town.east_compound.pk}" in location
+    assert "status=active" in location
+    assert page.count('data-testid="pass"') == 50  # 60 found, a page of 50
+    # The pager keeps the search by its id: page two holds the other ten.
+    (next_link,) = re.findall(r'href="(\?[^"]*page=2)"', page)
+    next_link = next_link.replace("&amp;", "&")
+    assert "%E7%8E%8B" not in next_link
+    assert client.get("/passes/" + next_link).content.decode().count('data-testid="pass"') == 10
+    # The second search form (a resident to issue a pass to) keeps the first one's filters.
+    located, found = _searched(client, location, {"issue_to": "张三"})
+    assert "张三" not in located
+    assert "%E5%BC%A0" not in located
+    assert f"compound={town.east_compound.pk}" in located
+    assert f"/passes/issue/{town.east_person.pk}/" in found
+    assert found.count('data-testid="pass"') == 50
+    # The id means nothing in another session.
+    other = login(town.east_worker).get(located).content.decode()
+    assert f"/passes/issue/{town.east_person.pk}/" not in other
+
+
+def test_a_pass_search_in_the_url_is_neither_run_nor_echoed(town: Town) -> None:
+    issue.issue_for_compound(town.east_worker, town.east_compound)
+    client = login(town.east_worker)
+    for params in ({"q": "张三明", "status": "active"}, {"issue_to": "张三明", "status": "active"}):
+        answer = client.get("/passes/", params)
+        assert answer.status_code == 302
+        assert answer["Location"] == "/passes/?status=active"
+        page = client.get("/passes/", params, follow=True).content.decode()
+        assert "张三明" not in page  # the holder shows masked (张*明), the search not at all
+        assert 'data-testid="issue-candidates"' not in page
+    assert client.get("/passes/?s=forged").status_code == 200
+
+
+def test_the_access_log_search_is_posted_and_the_url_names_no_one(town: Town) -> None:
+    east = issue.issue_pass(town.east_worker, town.east_person).pass_obj
+    for n in range(3):
+        check(Gate(town.east_compound, "东门"), east.code, direction="out" if n else "in")
+    check(Gate(town.east_compound), "junk")
+    client = login(town.east_worker)
+    location, page = _searched(
+        client, "/gate/log/", {"q": "张三明", "compound": town.east_compound.pk, "denied": ""}
+    )
+    assert "%E5%BC%A0" not in location
+    assert f"compound={town.east_compound.pk}" in location
+    assert page.count('data-testid="scan"') == 3
+    assert 'data-testid="flow"' in page
+    # Named in the URL instead: redirected without it, the log unfiltered, the name not shown.
+    answer = client.get("/gate/log/", {"q": "张三明", "denied": "on"})
+    assert (answer.status_code, answer["Location"]) == (302, "/gate/log/?denied=on")
+    page = client.get("/gate/log/", {"q": "张三明"}, follow=True).content.decode()
+    assert "张三明" not in page
+    assert page.count('data-testid="scan"') == 4
+    # A posted filter naming another area's compound is 404, as in the URL.
+    west = client.post("/gate/log/", {"q": "", "compound": town.west_compound.pk})
+    assert west.status_code == 404
+    # The search forms are posted with the CSRF token: a forged cross-site post is refused.
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(town.east_worker)
+    assert forged.post("/gate/log/", {"q": "张三明"}).status_code == 403
+    assert forged.post("/passes/", {"issue_to": "张三明"}).status_code == 403

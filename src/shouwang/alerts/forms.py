@@ -18,7 +18,7 @@ from shouwang.alerts.models import Alert, AlertStatus, Outcome, Severity
 from shouwang.alerts.services.suppression import NOTE_LENGTH, REASONS
 from shouwang.alerts.stats import day_bounds
 from shouwang.core import roles
-from shouwang.core.forms import DayField, MomentField
+from shouwang.core.forms import DayField, Form, MomentField
 from shouwang.core.models import Area, AreaKind, User
 
 ACTIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
@@ -94,7 +94,7 @@ def _set_choices(form: forms.Form, name: str, choices: Iterable[tuple[Any, Any]]
         field.choices = list(choices)
 
 
-class BoardFilterForm(forms.Form):
+class BoardFilterForm(Form):
     STATUS_CHOICES = [
         ("", _("Open or acknowledged")),
         *STATUS_LABELS.items(),
@@ -137,7 +137,7 @@ class BoardFilterForm(forms.Form):
         }
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(Form):
     date_from = DayField(label=_("From"), required=False, widget=DateInput)
     date_to = DayField(label=_("Until"), required=False, widget=DateInput)
     community = forms.TypedChoiceField(
@@ -163,7 +163,7 @@ class PeriodForm(forms.Form):
         return since, until
 
 
-class ActionForm(forms.Form):
+class ActionForm(Form):
     """A form posted to act on one alert (`views._action`). Its fields are named as the
     parameters of the `alerting` service it feeds, and `invalid` is what the worker is told
     when it does not validate."""
@@ -221,7 +221,7 @@ class AssignForm(ActionForm):
         return self.candidates[self.cleaned_data["assignee"]]
 
 
-class SuppressionForm(forms.Form):
+class SuppressionForm(Form):
     reason = forms.ChoiceField(
         label=_("Why the door will open"),
         choices=list(REASONS.items()),

@@ -416,7 +416,10 @@ def _action(
         if form is not None:
             bound = form.bind(request.POST, alert)
             if not bound.is_valid():
-                return _refused(request, alert, [str(bound.invalid)])
+                # A character that cannot be kept (core.edge) is named as such, not taken for
+                # the form's usual mistake.
+                refused = [str(e) for name in bound.refused for e in bound.errors.get(name, [])]
+                return _refused(request, alert, refused or [str(bound.invalid)])
             data = bound.cleaned_data
         try:
             changed = service(request.user, alert, **data)

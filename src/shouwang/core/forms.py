@@ -8,8 +8,37 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from shouwang.core import edge
 from shouwang.core.bounds import FIRST_DAY, FIRST_MOMENT, LAST_DAY, LAST_MOMENT
 from shouwang.core.models import Area, AreaKind, Tag
+
+
+class Form(forms.Form):
+    """The base of every form of the screens (tests/core/test_edge.py walks them all).
+
+    A field whose value the edge refused (NUL or an unpaired surrogate: `core.edge.RefusedData`)
+    is shown again as typed, the character replaced, with the error on the field; the form is
+    invalid, so nothing is done with it."""
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        self._refused: dict[str, str] = {}
+        if isinstance(data, edge.RefusedData):
+            self._refused = data.refused
+            data = data.sanitised()
+        super().__init__(data, *args, **kwargs)
+
+    @property
+    def refused(self) -> list[str]:
+        """The fields whose value the edge refused (their errors say why)."""
+        return [name for name in self._refused if name in self.fields]
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound:
+            return
+        for name, message in self._refused.items():
+            if name in self.fields:
+                self.add_error(name, message)
 
 
 class DayField(forms.DateField):
@@ -28,7 +57,7 @@ class MomentField(forms.DateTimeField):
     default_validators = [MinValueValidator(FIRST_MOMENT), MaxValueValidator(LAST_MOMENT)]
 
 
-class RosterImportForm(forms.Form):
+class RosterImportForm(Form):
     area = forms.ModelChoiceField(
         queryset=Area.objects.none(),
         label=_("Compound or village"),
@@ -56,25 +85,25 @@ class RosterImportForm(forms.Form):
         return upload
 
 
-class PeopleFilterForm(forms.Form):
+class PeopleFilterForm(Form):
     q = forms.CharField(label=_("Name, full ID or phone number"), required=False, max_length=40)
-    # A remembered search (see views._remember_search): the URL carries this token, not q.
+    # A remembered search (core.searches): the URL carries this token, not q.
     s = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
     tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, label=_("Tag"))
     area = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class HouseholdFilterForm(forms.Form):
+class HouseholdFilterForm(Form):
     q = forms.CharField(label=_("Door number"), required=False, max_length=60)
     area = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class RevealForm(forms.Form):
+class RevealForm(Form):
     field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("phone number"))])
     reason = forms.CharField(required=False, max_length=200)
 
 
-class PersonForm(forms.Form):
+class PersonForm(Form):
     """Add or change a resident by hand. A blank ID or phone field on edit keeps the old value,
     so the form never has to show a full number to be submitted."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shouwang.core import home as home_sections
-from shouwang.core import identity, roles
+from shouwang.core import identity, roles, searches
 from shouwang.core.forms import (
     HouseholdFilterForm,
     PeopleFilterForm,
@@ -33,25 +32,7 @@ from shouwang.core.services import exports, roster, roster_uploads
 from shouwang.core.services import people as people_service
 from shouwang.core.services.address_search import address_filter
 
-_SEARCHES = "resident_searches"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _remember_search(request: HttpRequest, text: str) -> str:
-    """Keep a search in the session and return an opaque token for the URL.
-
-    A full ID or phone number must not travel in a URL (browser history, proxy and server
-    logs); the session holds it and the URL carries only the token.
-    """
-    token = secrets.token_urlsafe(8)
-    searches = dict(request.session.get(_SEARCHES, {}))
-    searches[token] = text
-    request.session[_SEARCHES] = dict(list(searches.items())[-20:])
-    return token
-
-
-def _search_text(request: HttpRequest, token: str | None) -> str:
-    return str(request.session.get(_SEARCHES, {}).get(token or "", ""))
 
 
 @require_GET
@@ -203,7 +184,7 @@ def _people_queryset(
     if form.cleaned_data.get("tag"):
         queryset = queryset.filter(tags=form.cleaned_data["tag"])
     query = (
-        _search_text(request, form.cleaned_data.get("s"))
+        searches.recall(request, form.cleaned_data.get("s"))
         or (form.cleaned_data.get("q") or "").strip()
     )
     if query:
@@ -215,26 +196,23 @@ def _people_queryset(
 def person_list(request: HttpRequest) -> HttpResponse:
     require(request.user, roles.VIEW_RESIDENTS)
     if request.method == "POST":
-        # Searches are posted, then redirected to a URL that names them by token only.
+        # Searches are posted, then redirected to a URL that names them by an id only.
+        refused = searches.refused(request)
+        if refused is not None:
+            return refused
         posted = PeopleFilterForm(request.POST)
         posted.is_valid()
-        query = request.GET.copy()
-        query.pop("page", None)
-        query.pop("s", None)
-        for key in ("tag", "area"):
-            value = posted.cleaned_data.get(key)
-            if value:
-                query[key] = str(getattr(value, "pk", value))
-        text = (posted.cleaned_data.get("q") or "").strip()
-        if text:
-            query["s"] = _remember_search(request, text)
-        return redirect(f"{reverse('person-list')}?{query.urlencode()}")
-    if "q" in request.GET:
-        # A search names people (an ID or phone number, a name): it is posted, never taken from
-        # the URL, where proxies, history and logs keep it. `?q=` is dropped, not echoed.
-        params = request.GET.copy()
-        params.pop("q")
-        return redirect(f"{reverse('person-list')}?{params.urlencode()}")
+        params = {key: posted.cleaned_data.get(key) for key in ("tag", "area")}
+        return searches.redirect_posted(
+            request,
+            texts={"s": posted.cleaned_data.get("q") or ""},
+            params={key: str(getattr(v, "pk", v)) if v else None for key, v in params.items()},
+        )
+    # A search names people (an ID or phone number, a name): it is posted, never taken from the
+    # URL, where proxies, history and logs keep it. `?q=` is dropped, not echoed.
+    dropped = searches.without_text_in_url(request, ["q"])
+    if dropped is not None:
+        return dropped
     form = PeopleFilterForm(request.GET)
     form.is_valid()
     queryset, area = _people_queryset(request, form)
@@ -259,7 +237,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 
 def _shown_search(request: HttpRequest) -> str:
     """What to put back in the search box: a name as typed, an ID or phone number masked."""
-    text = _search_text(request, request.GET.get("s"))
+    text = searches.recall(request, request.GET.get("s"))
     if not people_service.is_identifying(text):
         return text
     try:

@@ -15,6 +15,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from shouwang.core.forms import Form
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.services import areas as area_service
 from shouwang.devices.adapters import ADAPTERS
@@ -50,7 +51,7 @@ def _with_blank(choices: list[tuple[str, Any]], blank: Any) -> list[tuple[str, A
     return [("", blank), *choices]
 
 
-class DeviceFilterForm(forms.Form):
+class DeviceFilterForm(Form):
     q = forms.CharField(label=_("Device id, label or hardware id"), required=False, max_length=64)
     status = forms.ChoiceField(label=_("Status"), required=False)
     adapter = forms.ChoiceField(label=_("Network"), required=False)
@@ -130,7 +131,7 @@ def find_households(user: Any, text: str, limit: int = 20) -> list[tuple[Househo
 NOT_FOUND = _("No device with this id among your devices. Check the id on the sticker.")
 
 
-class _ScanForm(forms.Form):
+class _ScanForm(Form):
     device = forms.CharField(label=_("Device id"), max_length=200)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -200,7 +201,7 @@ class RecoverForm(_ScanForm):
         return device
 
 
-class NoteForm(forms.Form):
+class NoteForm(Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
 
@@ -215,7 +216,7 @@ class AreaChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return f"{obj.name} · {obj.kind_label}"
 
 
-class ClaimForm(forms.Form):
+class ClaimForm(Form):
     area = AreaChoiceField(queryset=Area.objects.none(), label=_("Stock area"))
     model = forms.CharField(label=_("Model"), required=False, max_length=100)
     label = forms.CharField(label=_("Label on the sticker"), required=False, max_length=64)

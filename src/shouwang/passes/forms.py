@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.core.forms import DayField
+from shouwang.core.forms import DayField, Form
 from shouwang.core.models import Area, AreaKind, Household
 from shouwang.core.services.areas import address_of, ancestor_names, household_address
 from shouwang.passes.models import Direction, PassKind, PassStatus, VisitApproval
@@ -27,7 +27,7 @@ def end_of_day(day: Any) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time.max.replace(microsecond=0)))
 
 
-class IssueForm(forms.Form):
+class IssueForm(Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[
@@ -51,7 +51,7 @@ class IssueForm(forms.Form):
         self.fields["compounds"].queryset = compounds_for(user)  # type: ignore[attr-defined]
 
 
-class BulkForm(forms.Form):
+class BulkForm(Form):
     compound = forms.ModelChoiceField(queryset=Area.objects.none(), label=_("Compound"))
     valid_until = DayField(
         label=_("Valid through"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -62,14 +62,14 @@ class BulkForm(forms.Form):
         self.fields["compound"].queryset = compounds_for(user)  # type: ignore[attr-defined]
 
 
-class StatusForm(forms.Form):
+class StatusForm(Form):
     action = forms.ChoiceField(
         choices=[("suspend", "suspend"), ("reinstate", "reinstate"), ("revoke", "revoke")]
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-class PassFilter(forms.Form):
+class PassFilter(Form):
     q = forms.CharField(label=_("Name"), required=False)
     compound = forms.ModelChoiceField(
         queryset=Area.objects.none(), required=False, label=_("Compound")
@@ -84,7 +84,7 @@ class PassFilter(forms.Form):
         self.fields["compound"].empty_label = _("All compounds")  # type: ignore[attr-defined]
 
 
-class LogFilter(forms.Form):
+class LogFilter(Form):
     q = forms.CharField(label=_("Person"), required=False)
     compound = forms.ModelChoiceField(
         queryset=Area.objects.none(), required=False, label=_("Compound")
@@ -98,7 +98,7 @@ class LogFilter(forms.Form):
         self.fields["compound"].empty_label = _("All compounds")  # type: ignore[attr-defined]
 
 
-class VisitorForm(forms.Form):
+class VisitorForm(Form):
     name = forms.CharField(label=_("Visitor's name"), max_length=100)
     phone = forms.CharField(label=_("Phone number"), max_length=30)
     household = forms.ModelChoiceField(queryset=Household.objects.none(), label=_("Visiting"))
@@ -132,7 +132,7 @@ class VisitorForm(forms.Form):
         field.label_from_instance = label  # type: ignore[attr-defined]
 
 
-class ApproveVisitForm(forms.Form):
+class ApproveVisitForm(Form):
     reason = forms.ChoiceField(label=_("Why may the visitor go in?"), choices=VisitApproval.choices)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
@@ -140,7 +140,7 @@ class ApproveVisitForm(forms.Form):
 DIRECTIONS = Direction.choices
 
 
-class PrintForm(forms.Form):
+class PrintForm(Form):
     area = forms.ModelChoiceField(
         queryset=Area.objects.none(), label=_("Building or compound"), required=True
     )

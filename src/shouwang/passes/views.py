@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from shouwang.core import searches
 from shouwang.core.models import Area, AuditLog, Person
 from shouwang.core.paging import page_of, query_without_page
 from shouwang.core.permissions import get_visible, require_visible_choices
@@ -50,9 +51,30 @@ def _link(request: HttpRequest, token: str) -> str:
 # --- workers: passes ----------------------------------------------------------------------
 
 
+# Searches name residents: posted, kept in the session, the URL carries an id (core.searches).
+# The pass list's filter by holder is `s`, its "issue a pass to" search `who`, the log's `s`.
+PASS_SEARCHES = {"q": "s", "issue_to": "who"}
+
+
 @permission_required(VIEW, raise_exception=True)
+@require_http_methods(["GET", "POST"])
 def pass_list(request: HttpRequest) -> HttpResponse:
-    form = forms.PassFilter(request.user, request.GET or None)
+    if request.method == "POST":
+        refused = searches.refused(request)
+        if refused is not None:
+            return refused
+        # One of the page's two search forms: the one posted says which by its fields.
+        texts = {
+            PASS_SEARCHES[k]: request.POST.get(k, "") for k in PASS_SEARCHES if k in request.POST
+        }
+        params = {k: request.POST.get(k) for k in ("compound", "status") if "q" in request.POST}
+        return searches.redirect_posted(request, texts=texts, params=params)
+    dropped = searches.without_text_in_url(request, PASS_SEARCHES)
+    if dropped is not None:
+        return dropped
+    query = request.GET.copy()
+    query["q"] = searches.recall(request, request.GET.get("s"))
+    form = forms.PassFilter(request.user, query)
     passes = (
         Pass.objects.visible_to(request.user)
         .select_related("household__area")
@@ -73,7 +95,7 @@ def pass_list(request: HttpRequest) -> HttpResponse:
         elif data["status"]:
             passes = passes.filter(status=data["status"])
     people: list[Person] = []
-    who = request.GET.get("issue_to", "").strip()
+    who = searches.recall(request, request.GET.get("who")).strip()
     if who and request.user.has_perm(ADD):
         people = list(
             Person.objects.visible_to(request.user)
@@ -329,8 +351,25 @@ def gate(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(VIEW_LOG, raise_exception=True)
+@require_http_methods(["GET", "POST"])
 def access_log(request: HttpRequest) -> HttpResponse:
-    form = forms.LogFilter(request.user, request.GET or None)
+    if request.method == "POST":
+        refused = searches.refused(request)
+        if refused is not None:
+            return refused
+        posted = forms.LogFilter(request.user, request.POST)
+        posted.is_valid()
+        require_visible_choices(posted, "compound")
+        params = {k: request.POST.get(k) for k in ("compound", "day", "denied")}
+        return searches.redirect_posted(
+            request, texts={"s": request.POST.get("q", "")}, params=params
+        )
+    dropped = searches.without_text_in_url(request, ["q"])
+    if dropped is not None:
+        return dropped
+    query = request.GET.copy()
+    query["q"] = searches.recall(request, request.GET.get("s"))
+    form = forms.LogFilter(request.user, query)
     data = form.cleaned_data if form.is_valid() else {}
     require_visible_choices(form, "compound")
     compound = data.get("compound")

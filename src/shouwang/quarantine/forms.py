@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from shouwang.alerts.forms import DATETIME_LOCAL, DateTimeLocalInput
-from shouwang.core.forms import DayField, MomentField
+from shouwang.core.forms import DayField, Form, MomentField
 from shouwang.core.models import Person
 from shouwang.quarantine.models import CaseStatus, ServiceKind, Source
 from shouwang.quarantine.services.cases import ENDINGS
@@ -33,7 +33,7 @@ class TimeInput(forms.TimeInput):
         super().__init__(attrs=attrs, format="%H:%M")
 
 
-class CaseForm(forms.Form):
+class CaseForm(Form):
     people = forms.TypedMultipleChoiceField(
         label=_("Who is under quarantine"), coerce=int, widget=forms.CheckboxSelectMultiple
     )
@@ -54,16 +54,16 @@ class CaseForm(forms.Form):
         field.choices = [(p.pk, p.masked_name) for p in residents]
 
 
-class SensorForm(forms.Form):
+class SensorForm(Form):
     device = forms.CharField(label=_("Sensor (id or sticker label)"), max_length=200)
 
 
-class EndChangeForm(forms.Form):
+class EndChangeForm(Form):
     new_end = DayField(label=_("New last day"), widget=DateInput)
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
-class EndForm(forms.Form):
+class EndForm(Form):
     status = forms.ChoiceField(
         label=_("How the case ends"),
         choices=[(v, label) for v, label in CaseStatus.choices if v in ENDINGS],
@@ -77,7 +77,7 @@ class EndForm(forms.Form):
     )
 
 
-class HealthCheckForm(forms.Form):
+class HealthCheckForm(Form):
     temperature = forms.CharField(
         label=_("Temperature (°C)"),
         max_length=8,
@@ -100,7 +100,7 @@ class WorkerCheckForm(HealthCheckForm):
         field.choices = [(p.pk, p.masked_name) for p in people]
 
 
-class ServiceForm(forms.Form):
+class ServiceForm(Form):
     kind = forms.ChoiceField(label=_("Service"), choices=ServiceKind.choices)
     at = MomentField(label=_("When"), widget=DateTimeLocalInput, input_formats=[DATETIME_LOCAL])
     minutes = forms.IntegerField(
@@ -112,7 +112,7 @@ class ServiceForm(forms.Form):
     )
 
 
-class CareForm(forms.Form):
+class CareForm(Form):
     active_from = forms.TimeField(label=_("Active from"), widget=TimeInput, initial=time(7, 0))
     active_until = forms.TimeField(label=_("Active until"), widget=TimeInput, initial=time(21, 0))
     inactive_hours = forms.DecimalField(
@@ -130,20 +130,20 @@ class CareForm(forms.Form):
     contact_phone = forms.CharField(label=_("Contact's phone"), required=False, max_length=30)
 
 
-class ContactForm(forms.Form):
+class ContactForm(Form):
     name = forms.CharField(label=_("Name"), max_length=50)
     relation = forms.CharField(label=_("Relation"), required=False, max_length=30)
     phone = forms.CharField(label=_("Phone"), max_length=30)
     notify = forms.BooleanField(label=_("Notify on alerts"), required=False, initial=True)
 
 
-class PauseForm(forms.Form):
+class PauseForm(Form):
     reason = forms.CharField(
         label=_("Why (hospital stay, travel…)"), required=False, max_length=200
     )
 
 
-class CaseFilterForm(forms.Form):
+class CaseFilterForm(Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All")), *CaseStatus.choices]
     )
