@@ -287,3 +287,31 @@ def test_api_docs_are_for_staff_unless_opened(town: Town, settings: Any) -> None
     assert login(town.gate_guard).get("/api/v1/openapi.json").status_code == 200
     settings.API_DOCS_PUBLIC = True
     assert anonymous.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_styles_come_from_files_except_on_the_admin_and_api_document_pages(town: Town) -> None:
+    client = login(town.admin)
+    for url in ("/", "/people/", "/devices/", "/login/", "/api/v1/people"):
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "style-src 'self';" in policy, url
+        assert "unsafe-inline" not in policy, url
+    for url in ("/admin/", "/api/v1/docs"):
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "style-src 'self' 'unsafe-inline'" in policy, url
+        assert "script-src 'self';" in policy, url  # scripts as strict there
+
+
+def test_no_template_of_the_screens_carries_a_style_attribute_or_element() -> None:
+    # What the browser test would find on a screen it visits; this finds it on every one.
+    from pathlib import Path
+
+    import shouwang
+
+    root = Path(shouwang.__file__).parent
+    found = [
+        str(path.relative_to(root))
+        for path in root.glob("*/templates/**/*.html")
+        if "/admin/" not in str(path)
+        and re.search(r"<style|\sstyle=", path.read_text(encoding="utf-8"))
+    ]
+    assert not found, found
