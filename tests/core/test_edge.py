@@ -131,13 +131,16 @@ def test_every_screen_form_shows_refused_fields_on_the_field() -> None:
     """Every form class of the screens derives from core.forms.Form, which puts the edge's
     refusals on their fields (a plain Django form would meet `Refused`: the 422 page)."""
     import importlib
+    import importlib.util
 
     from django import forms as django_forms
+    from django.apps import apps
 
     from shouwang.core.forms import Form
 
-    for app in ("core", "devices", "alerts", "quarantine", "passes"):
-        importlib.import_module(f"shouwang.{app}.forms")
+    for config in apps.get_app_configs():
+        if config.name.startswith("shouwang.") and importlib.util.find_spec(f"{config.name}.forms"):
+            importlib.import_module(f"{config.name}.forms")
     found: list[type] = []
     pending = list(django_forms.Form.__subclasses__())
     while pending:

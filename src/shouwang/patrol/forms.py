@@ -5,11 +5,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shouwang.core.forms import Form
 from shouwang.patrol.models import CheckItem, FindingCategory, FindingSeverity
 from shouwang.patrol.services.snapshots import MAX_IMAGE_BYTES
 
 
-class SnapshotUploadForm(forms.Form):
+class SnapshotUploadForm(Form):
     image = forms.FileField(label=_("Image of the gate (JPEG or PNG)"))
 
     def clean_image(self) -> Any:
@@ -21,7 +22,7 @@ class SnapshotUploadForm(forms.Form):
         return upload
 
 
-class FindingForm(forms.Form):
+class FindingForm(Form):
     category = forms.ChoiceField(
         label=_("What is wrong"), choices=FindingCategory.choices, widget=forms.RadioSelect
     )
@@ -36,7 +37,7 @@ class FindingForm(forms.Form):
     evidence = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(Form):
     note = forms.CharField(
         label=_("What was done"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -49,11 +50,11 @@ class AnswerForm(forms.Form):
         return upload
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(Form):
     note = forms.CharField(label=_("What is still wrong"), max_length=500)
 
 
-class InspectionForm(forms.Form):
+class InspectionForm(Form):
     staffed = forms.BooleanField(label=CheckItem.STAFFED.label, required=False)
     checking = forms.BooleanField(label=CheckItem.CHECKING.label, required=False)
     no_crowd = forms.BooleanField(label=CheckItem.NO_CROWD.label, required=False)
