@@ -20,6 +20,7 @@ from shouwang.devices.api import ingest_router
 from shouwang.devices.api import router as device_router
 from shouwang.passes.api import router as passes_router
 from shouwang.quarantine.api import router as quarantine_router
+from shouwang.reporting.api import router as reporting_router
 
 # What any operation may answer besides its own success: the document declares them all, with
 # one body schema (Problem), so a client can rely on it and the fuzz test holds us to it.
@@ -77,6 +78,7 @@ api.add_router("/", device_router)
 api.add_router("/", alert_router)
 api.add_router("/", quarantine_router)
 api.add_router("/", passes_router)
+api.add_router("/", reporting_router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -32,6 +32,7 @@ THROUGH_PARENT: dict[str, str] = {
     "patrol.RoundStop": "round",
     "reporting.Contact": "organisation",
     "reporting.MemberLink": "member",
+    "reporting.OrgKey": "organisation",
     "reporting.ApplicationEvent": "application",
     "reporting.Material": "application",
 }

@@ -343,3 +343,23 @@ class Material(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrgKey(models.Model):
+    """A credential for one organisation's HR system to submit declarations in batches
+    (`POST /api/v1/reporting/declarations`). Only its hash is kept; the plaintext is shown
+    once. At most `per_minute` batches in any calendar minute (a conditional UPDATE)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(_("name"), max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    active = models.BooleanField(_("active"), default=True)
+    per_minute = models.PositiveIntegerField(default=60)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
