@@ -11,7 +11,17 @@ import shouwang
 
 ROOT = Path(shouwang.__file__).parent
 # Ground floor first (docs/architecture.md, "Layers").
-LAYERS = ["core", "devices", "alerts", "quarantine", "passes", "patrol", "reporting", "runtime"]
+LAYERS = [
+    "core",
+    "devices",
+    "alerts",
+    "quarantine",
+    "passes",
+    "patrol",
+    "reporting",
+    "masks",
+    "runtime",
+]
 
 
 def _modules() -> dict[str, Path]:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "shouwang.passes",
     "shouwang.patrol",
     "shouwang.reporting",
+    "shouwang.masks",
     # Last: the process runner (serve, worker, demo) sits on top of every app.
     "shouwang.runtime",
 ]

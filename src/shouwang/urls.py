@@ -86,6 +86,7 @@ urlpatterns = [
     path("", include("shouwang.passes.urls")),
     path("", include("shouwang.patrol.urls")),
     path("", include("shouwang.reporting.urls")),
+    path("", include("shouwang.masks.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

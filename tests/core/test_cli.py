@@ -197,6 +197,7 @@ def test_each_app_seeds_its_own_part_of_the_demo_once() -> None:
         "passes",
         "patrol",
         "reporting",
+        "masks",
         "devices-count",
     ]
     with pytest.raises(ImproperlyConfigured, match="twice"):

@@ -34,6 +34,7 @@ def test_a_worker_sees_the_screens_of_their_work(town: Town) -> None:
         "出入证",
         "整改",  # the patrol's orders to the community, not the rounds
         "单位报送",
+        "口罩",
     ]
     assert 'data-testid="nav-passes"' in page
     assert 'data-testid="nav-gate"' not in page

@@ -15,6 +15,7 @@ def test_every_app_with_permissions_grants_them_once() -> None:
         "alerts",
         "core",
         "devices",
+        "masks",
         "passes",
         "patrol",
         "quarantine",

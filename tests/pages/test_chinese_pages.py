@@ -161,6 +161,7 @@ UNREACHED = {
     "core/bad_input.html": "the roster import's refusal of an unreadable upload (see PENDING)",
     "passes/gate_unassigned.html": "a guard bound to no compound (tests/passes/test_views.py)",
     "reporting/link_expired.html": "an expired or replaced declaration link (tests/reporting)",
+    "masks/reservation.html": "a resident's own reservation link (tests/masks/test_views.py)",
 }
 _WORD = re.compile(r"[A-Za-z0-9_./:@%+#-]*[A-Za-z][A-Za-z0-9_./:@%+#'-]*")
 _CODE = re.compile(r"[0-9_./:@%+#]")

@@ -73,6 +73,8 @@ STARTS = (
     "/patrol/scores/",
     "/reporting/review/",
     "/patrol/inspections/",
+    "/masks/",
+    "/masks/rounds/",
     "/admin/",
 )
 SKIP_PREFIXES = ("/static/", "/api/", "/i18n/", "/logout/", "/p/", "/q/", "/r/", "/favicon.ico")
