@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import time_machine
+from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from shouwang.masks.models import Reservation, ReservationStatus
+from shouwang.masks.services.limits import Limits
 from tests.conftest import Town, login
 from tests.masks.conftest import id_number, open_round, stock_at
 
@@ -104,3 +109,26 @@ def test_staff_see_the_counts_of_their_own_points_only(town: Town) -> None:
     assert login(town.gate_guard).get("/masks/rounds/").status_code == 403
     assert Client().get("/masks/rounds/").status_code == 302  # staff page: log in first
     assert round_.name in town_page
+
+
+def test_too_many_attempts_from_one_address_or_one_id_are_refused_at_once(
+    town: Town, settings: Any
+) -> None:
+    settings.MASKS_RATE_LIMITS = Limits(per_ip=5, per_id=2, window=60)
+    cache.clear()
+    round_ = open_round(town, stock=50)
+    url = f"/masks/{round_.pk}/"
+    east = stock_at(round_, EAST).pk
+    # One fixed moment: the whole test falls in one counting window.
+    with time_machine.travel(timezone.now(), tick=False):
+        client = Client(REMOTE_ADDR="10.0.0.1")
+        codes = [_post(client, url, f"rate-key-{n:010d}", east, n=9).status_code for n in range(3)]
+        assert codes == [302, 409, 429]  # reserved, over the per-ID limit, over the rate
+        other = [
+            _post(client, url, f"rate-key-x{n:09d}", east, n=20 + n).status_code for n in range(3)
+        ]
+        assert other[-1] == 429  # the address's sixth attempt
+        assert "稍等" in _post(client, url, "rate-key-y000000001", east, n=40).content.decode()
+        elsewhere = _post(Client(REMOTE_ADDR="10.0.0.2"), url, "rate-key-z000000001", east, n=41)
+        assert elsewhere.status_code == 302
+    cache.clear()

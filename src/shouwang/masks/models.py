@@ -57,6 +57,8 @@ class Round(models.Model):
     closes_at = models.DateTimeField(_("closes at"))
     per_person = models.PositiveIntegerField(_("masks per person"), default=5)
     limit_days = models.PositiveIntegerField(_("one reservation per ID every (days)"), default=7)
+    # A reservation is picked up within this many hours of being made, or released to stock.
+    pickup_hours = models.PositiveIntegerField(_("hours to pick up"), default=48)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -124,6 +126,7 @@ class ReservationStatus(models.TextChoices):
     RESERVED = "reserved", _("Reserved")
     CANCELLED = "cancelled", _("Cancelled")
     PICKED_UP = "picked_up", _("Picked up")
+    RELEASED = "released", _("Not picked up: released")
 
 
 class Reservation(identity.MaskedContact, models.Model):  # noqa: DJ008 - MaskedContact's __str__
@@ -156,7 +159,22 @@ class Reservation(identity.MaskedContact, models.Model):  # noqa: DJ008 - Masked
     # SHA-256 of the resident's link token (the link is the key to this one reservation).
     link_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("reserved at"))
+    # The end of the pickup slot: after it an unpicked reservation is released to stock.
+    slot_end = models.DateTimeField(_("pick up by"))
+    # The short numeric code (the QR code's fallback), shown on the resident's page; found at
+    # the point by the blind index of point and code.
+    pin = EncryptedTextField(_("pickup code"))
+    pin_index = models.CharField(max_length=64, unique=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    picked_up_at = models.DateTimeField(_("picked up at"), null=True, blank=True)
+    picked_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handed out by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     objects = ScopedQuerySet["Reservation"].as_manager()
 
@@ -164,4 +182,11 @@ class Reservation(identity.MaskedContact, models.Model):  # noqa: DJ008 - Masked
         verbose_name = _("mask reservation")
         verbose_name_plural = _("mask reservations")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["id_index", "created_at"], name="masks_resv_id_time")]
+        indexes = [
+            models.Index(fields=["id_index", "created_at"], name="masks_resv_id_time"),
+            models.Index(fields=["status", "slot_end"], name="masks_resv_due"),
+        ]
+
+    @property
+    def masked_id_number(self) -> str:
+        return identity.mask_id_number(self.id_number)

@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("masks/r/<str:token>/", views.reservation, name="masks-reservation"),
     path("masks/r/<str:token>/cancel/", views.cancel, name="masks-cancel"),
     path("masks/rounds/", views.round_list, name="masks-rounds"),
+    path("masks/points/<int:pk>/", views.hand_out, name="masks-hand-out"),
 ]

@@ -4,19 +4,28 @@ Thin: parse, call a service, render."""
 from __future__ import annotations
 
 import secrets
+from typing import cast
 
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from shouwang.core.middleware import client_ip
+from shouwang.core.models import User
+from shouwang.core.scoping import get_visible
+from shouwang.core.services.people import id_index
 from shouwang.masks.forms import ReserveForm
-from shouwang.masks.models import Round, RoundPoint
-from shouwang.masks.perms import VIEW_ROUNDS
+from shouwang.masks.models import ReservationStatus, Round, RoundPoint
+from shouwang.masks.perms import HAND_OUT, VIEW_ROUNDS
+from shouwang.masks.services import limits, pickup
 from shouwang.masks.services import reserve as reserving
+from shouwang.masks.services.pickup import PickupRefused
 from shouwang.masks.services.reserve import Applicant, Refused
+from shouwang.passes.views import qr_svg
 
 
 def _points(round_: Round) -> list[RoundPoint]:
@@ -44,10 +53,19 @@ def reserve(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = ReserveForm(points, request.POST)
-        if form.is_valid():
+        if not limits.allow_ip(client_ip(request)):
+            refusal = Refused(
+                Refused.RATE, _("Too many attempts from this network; wait a minute.")
+            )
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 applicant = Applicant.clean(data["name"], data["id_number"], data["phone"])
+                if not limits.allow_id(id_index(applicant.id_number)):
+                    raise Refused(
+                        Refused.RATE, _("Too many attempts with this ID number; wait a minute.")
+                    )
                 done = reserving.reserve(round_.pk, data["stock"], applicant, data["key"])
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
@@ -59,7 +77,7 @@ def reserve(request: HttpRequest, pk: int) -> HttpResponse:
                 status = 422
             except Refused as exc:
                 refusal = exc
-                status = 409
+                status = 429 if exc.code == Refused.RATE else 409
             else:
                 return redirect("masks-reservation", token=done.token)
         else:
@@ -80,7 +98,10 @@ def reservation(request: HttpRequest, token: str) -> HttpResponse:
     found = reserving.reservation_for_link(token)
     if found is None:
         raise Http404
-    return render(request, "masks/reservation.html", {"r": found, "token": token})
+    qr = ""
+    if found.status == ReservationStatus.RESERVED:
+        qr = qr_svg(pickup.qr_code(found))
+    return render(request, "masks/reservation.html", {"r": found, "token": token, "qr": qr})
 
 
 @login_not_required
@@ -100,3 +121,26 @@ def round_list(request: HttpRequest) -> HttpResponse:
         .order_by("-round__opens_at", "round_id", "point__name")
     )
     return render(request, "masks/rounds.html", {"stocks": stocks})
+
+
+@permission_required(HAND_OUT, raise_exception=True)
+def hand_out(request: HttpRequest, pk: int) -> HttpResponse:
+    """The point's phone page: scan or type a code, see whose it is, hand the masks over."""
+    actor = cast(User, request.user)
+    stock = get_visible(actor, RoundPoint.objects.select_related("round", "point__area"), pk)
+    context: dict[str, object] = {"stock": stock, "code": ""}
+    status = 200
+    if request.method == "POST":
+        code = request.POST.get("code", "")[:800]
+        context["code"] = code
+        try:
+            if request.POST.get("confirm"):
+                context["done"] = pickup.hand_out(actor, stock, code)
+                context["code"] = ""
+            else:
+                context["found"] = pickup.find(actor, stock, code)
+        except PickupRefused as exc:
+            context["refusal"] = exc
+            status = 409
+        stock.refresh_from_db()
+    return render(request, "masks/hand_out.html", context, status=status)

@@ -30,6 +30,7 @@ from shouwang.core import audit, crypto, identity
 from shouwang.core.services.people import id_index
 from shouwang.core.sqlite import writer
 from shouwang.masks.models import Reservation, ReservationStatus, Round, RoundPoint
+from shouwang.masks.services import pickup
 
 KEY_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 LINK_PURPOSE = "masks.reservation-link"
@@ -46,6 +47,7 @@ class Refused(Exception):
     CLOSED = "closed"
     UNKNOWN = "unknown"
     KEY_REUSED = "key_reused"
+    RATE = "rate"  # too many attempts (the page's rate limits, `limits.py`)
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -163,6 +165,7 @@ def _commit(stock: RoundPoint, applicant: Applicant, index: str, key: str) -> Re
         if not taken:
             raise _sold_out()
         token = link_token(key)
+        pin = _free_pin(stock.point_id)
         reservation = Reservation.objects.create(
             round=round_,
             stock=stock,
@@ -173,7 +176,10 @@ def _commit(stock: RoundPoint, applicant: Applicant, index: str, key: str) -> Re
             quantity=round_.per_person,
             idempotency_key=key,
             link_hash=link_hash(token),
+            pin=pin,
+            pin_index=pickup.pin_index(stock.point_id, pin),
             created_at=now,
+            slot_end=now + timedelta(hours=round_.pickup_hours),
         )
         audit.record(
             "masks.reserve",
@@ -182,6 +188,14 @@ def _commit(stock: RoundPoint, applicant: Applicant, index: str, key: str) -> Re
             details={"round": round_.pk, "point": stock.point_id, "masks": round_.per_person},
         )
     return Reserved(reservation=reservation, token=token, repeated=False)
+
+
+def _free_pin(point_id: int) -> str:
+    """A short code not in use at this point (a clash only re-draws, 1 in 10^8 per row)."""
+    while True:
+        pin = pickup.new_pin()
+        if not Reservation.objects.filter(pin_index=pickup.pin_index(point_id, pin)).exists():
+            return pin
 
 
 def _lock_identity(index: str) -> None:
