@@ -77,5 +77,6 @@ def test_queries_do_not_grow_with_rows(town: Town, url_for: Callable[[Town], str
     large = _count(client, url)
     assert large == small, f"{url}: {small} queries with few rows, {large} with more"
     # The worker's home page answers four questions (open alerts, checks due, sensors to fit
-    # or take back, cases ending today): a query or so each on top of the page's own.
-    assert small <= (14 if url == "/" else 10)
+    # or take back, cases ending today): a query or so each on top of the page's own; and one
+    # more for the video patrol's open rectification orders of their community.
+    assert small <= (15 if url == "/" else 10)
