@@ -235,3 +235,34 @@ def test_formatting_noise_never_changes_the_people_imported(
     assert noisy_bad == {}
     assert clean == sorted((p.expected() for p in people_), key=repr)
     assert noisy == clean
+
+
+def test_a_header_printed_again_below_does_not_drop_the_records_above_it() -> None:
+    # A two-row header (住址 over 楼栋/单元/门牌), five households, then the header again as
+    # one row, as a committee's print layout repeats it on the next page, then five more.
+    # Both headers name the same columns: the first must be taken, every resident read.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["东风社区居民花名册"])
+    sheet.append(["姓名", "身份证号码", "联系电话", "住址", None, None])
+    sheet.append([None, None, None, "楼栋", "单元", "门牌"])
+    sheet.merge_cells("D2:F2")  # 姓名 and the others not merged down: blank cells below them
+    residents = [
+        Resident(f"居民{i}", make_id(110101, "19800101", 100 + i), f"1380000{i:04d}", 1, 1, 101 + i)
+        for i in range(10)
+    ]
+
+    def row(r: Resident) -> list[Any]:
+        return [r.name, r.id_number, r.phone, f"{r.building}号楼", f"{r.unit}单元", r.door]
+
+    for resident in residents[:5]:
+        sheet.append(row(resident))
+    sheet.append(["姓名", "身份证号码", "联系电话", "楼栋", "单元", "门牌"])
+    for resident in residents[5:]:
+        sheet.append(row(resident))
+    data = io.BytesIO()
+    book.save(data)
+    found, bad = parsed("roster.xlsx", data.getvalue())
+    assert bad == {}
+    assert found == sorted((r.expected() for r in residents), key=repr)

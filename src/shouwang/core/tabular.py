@@ -148,7 +148,7 @@ def _fill_merges(sheet: Sheet) -> None:
 def _find_header(
     sheet: Sheet, spec: TableSpec, matcher: _Matcher
 ) -> tuple[int, int, dict[str, int]]:
-    best: tuple[tuple[int, int, int], int, int, dict[str, int]] | None = None
+    best: tuple[tuple[int, int, int, int], int, int, dict[str, int]] | None = None
     required = {c.key for c in spec.columns if c.required}
     for index in range(min(spec.header_search_rows, len(sheet.rows))):
         for span in (1, 2):
@@ -158,8 +158,11 @@ def _find_header(
             found = matcher.columns(rows)
             if len(found) < 2:
                 continue
-            # A second header row only when it names more columns ("住址" above "楼栋").
-            score = (len(required & found.keys()), len(found), -span)
+            # The most columns named; among equals the header that ends first (the header
+            # printed again further down on every page must not win, or the records above
+            # it would be dropped), and a second row only when it names more ("住址" above
+            # "楼栋").
+            score = (len(required & found.keys()), len(found), -(index + span), -span)
             if best is None or score > best[0]:
                 best = (score, index, span, found)
     if best is None:
