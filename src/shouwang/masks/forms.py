@@ -5,10 +5,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shouwang.core.forms import Form
 from shouwang.masks.models import RoundPoint
 
 
-class ReserveForm(forms.Form):
+class ReserveForm(Form):
     """The resident's form: who, and where to pick up. Values are checked by the service."""
 
     name = forms.CharField(label=_("Name"), max_length=50)
