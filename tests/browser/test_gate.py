@@ -21,12 +21,16 @@ from playwright.sync_api import Browser, Page, Response, expect
 from shouwang.core.services.people import PersonData, create_person
 from shouwang.passes.models import Scan
 from shouwang.passes.services import issue
+from shouwang.passes.services.visitors import approve_visit, register_visitor
+from shouwang.quarantine.models import Source
+from shouwang.quarantine.services.cases import CaseData, start_case
 from tests.browser.conftest import ThreadedServer, logged_in, zh
 from tests.conftest import PASSWORD, Town
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"phone": PHONE, "desktop": {"width": 1440, "height": 900}}
 
 
 @pytest.fixture
@@ -143,3 +147,50 @@ def test_resident_code_at_the_gate_online_and_offline(
     assert next((s.allowed, s.person_id) for s in offline) == (True, town.east_person.pk)
     assert offline.count() == 2
     assert offline[0].guard == town.gate_guard
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=list(VIEWPORTS))
+def test_an_offline_gate_shows_who_approved_a_visit_to_a_quarantined_home(
+    town: Town, served: ThreadedServer, gate_page: Page, viewport: str
+) -> None:
+    start_case(
+        town.east_worker,
+        town.east_home,
+        CaseData([town.east_person], Source.CLOSE_CONTACT, no_device_reason="待安装"),
+    )
+    registered = register_visitor(
+        town.gate_guard,
+        name="钱七",
+        phone="13700001111",
+        household=town.east_home,
+        reason="送药",
+        pass_hours=4,
+    )
+    assert registered.issued is not None
+    approve_visit(town.east_worker, registered.visitor, "medical", "社区医生上门采样")
+    page = gate_page
+    page.set_viewport_size(VIEWPORTS[viewport])  # type: ignore[arg-type]
+    logged_in(page, served, town.gate_guard, PASSWORD)  # type: ignore[arg-type]
+    lists_fetched(page)
+
+    # No network: the page lets the visitor in from its lists, with the approval under it, as
+    # the online gate shows it.
+    served.stop()
+    scan(page, registered.issued.pass_obj.code)
+    verdict = page.get_by_test_id("verdict")
+    expect(verdict).to_have_attribute("data-offline", "true")
+    expect(verdict).to_have_class(re.compile(r"\ballowed\b"))
+    expect(page.get_by_test_id("verdict-reason")).to_have_text(
+        zh("Visit to a household in quarantine: approved")
+    )
+    approval = page.get_by_test_id("verdict-approval")
+    expect(approval).to_contain_text(zh("Medical staff"))
+    expect(approval).to_contain_text("社区医生上门采样")
+    expect(approval).to_contain_text(str(town.east_worker))
+    expect(page.get_by_test_id("queue")).to_have_attribute("data-count", "1")
+
+    served.start()
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.get_by_test_id("queue")).to_have_attribute("data-count", "0")
+    stored = Scan.objects.get()
+    assert (stored.offline, stored.allowed, stored.reason) == (True, True, "approved_visit")

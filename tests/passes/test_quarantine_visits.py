@@ -144,3 +144,28 @@ def test_the_worker_approves_on_the_visitor_list_and_the_guard_sees_it(
     assert 'data-testid="visit-waiting"' not in listed
     assert 'data-testid="visit-approved"' in listed
     assert "送到门口" in listed
+
+
+def test_an_offline_gate_learns_the_approval_with_its_text(
+    town: Town, clock: time_machine.Coordinates
+) -> None:
+    """The sync carries an approved visit with the words the online gate shows, so a gate
+    without network shows who approved it and why (tests/browser/test_gate.py shows it)."""
+    quarantine(town.east_person, town.east_worker)
+    visitor, code = _visit(town)
+    pass_id = str(visitor.pass_issued.pk)
+    before = sync_payload(town.east_compound)
+    assert before["approved_visits"] == {}
+    assert before["quarantine_visits"] == [visitor.pass_issued.pk]
+    clock.shift(timedelta(minutes=5))
+    approve_visit(town.east_worker, visitor, "medical", "社区医生上门采样")
+    after = sync_payload(town.east_compound)
+    assert after["quarantine_visits"] == []
+    online = check(Gate(town.east_compound, "东门", guard=town.gate_guard), code)
+    assert after["approved_visits"] == {pass_id: online.approval}
+    assert "社区医生上门采样" in online.approval
+    assert str(town.east_worker) in online.approval
+    # Another compound's gates hear nothing of it.
+    assert sync_payload(town.west_compound)["approved_visits"] == {}
+    # Seen from before the case began, the visit was an ordinary one: nothing to show.
+    assert sync_payload(town.east_compound, T0 - timedelta(days=2))["approved_visits"] == {}

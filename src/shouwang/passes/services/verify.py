@@ -549,7 +549,9 @@ def upload(gate: Gate, items: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def sync_payload(compound: Area, at: datetime | None = None) -> dict[str, Any]:
-    """Keys and deny-lists for one compound's gates. Pass ids only: no names, no people."""
+    """Keys and deny-lists for one compound's gates. Pass ids, no residents' names; an approved
+    visit to a household under home quarantine carries its approval as the gate shows it
+    (reason, note, the approving worker), so an offline gate shows it too."""
     at = at or timezone.now()
     covering = Pass.objects.filter(compounds=compound).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gt=at - timedelta(days=1))
@@ -565,14 +567,23 @@ def sync_payload(compound: Area, at: datetime | None = None) -> dict[str, Any]:
     dynamic = sorted(
         covering.filter(status=PassStatus.ACTIVE, dynamic=True).values_list("pk", flat=True)
     )
-    # Visitors to a household under home quarantine whose visit no worker has approved.
+    # Visitors to a household under home quarantine: refused unless a worker approved the
+    # visit; an approved one is let in with the approval shown, as the online gate shows it.
     visits = list(
-        covering.filter(
-            status=PassStatus.ACTIVE, kind=PassKind.VISITOR, visitor__approved_at__isnull=True
-        ).values_list("pk", "household_id")
+        covering.filter(status=PassStatus.ACTIVE, kind=PassKind.VISITOR).values_list(
+            "pk", "household_id", "visitor_id"
+        )
     )
-    closed_homes = quarantined_household_ids({h for _p, h in visits}, at)
-    quarantine_visits = sorted(p for p, h in visits if h in closed_homes)
+    closed_homes = quarantined_household_ids({h for _p, h, _v in visits}, at)
+    to_closed = [(p, v) for p, h, v in visits if h in closed_homes]
+    approved = {
+        visitor.pk: approval_text(visitor)
+        for visitor in Visitor.objects.select_related("approved_by").filter(
+            pk__in=[v for _p, v in to_closed if v is not None], approved_at__lte=at
+        )
+    }
+    quarantine_visits = sorted(p for p, v in to_closed if v not in approved)
+    approved_visits = {str(p): approved[v] for p, v in sorted(to_closed) if v in approved}
     return {
         "generated_at": at.isoformat(),
         "compound": {"id": compound.pk, "name": compound.name},
@@ -583,5 +594,6 @@ def sync_payload(compound: Area, at: datetime | None = None) -> dict[str, Any]:
         "suspended": suspended,
         "quarantine": sorted(live[p] for p in quarantined),
         "quarantine_visits": quarantine_visits,
+        "approved_visits": approved_visits,
         "dynamic": dynamic,
     }

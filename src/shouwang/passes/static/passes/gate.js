@@ -193,6 +193,9 @@
     if (got.dynamic.includes(passId)) return deny("stale", name);
     if (got.quarantine.includes(passId)) return deny("quarantine", name);
     if ((got.quarantine_visits || []).includes(passId)) return deny("quarantine_visit", name);
+    // An approved visit to a household under home quarantine: in, with who approved it and why.
+    const approval = (got.approved_visits || {})[String(passId)];
+    if (approval !== undefined) return { allowed: true, reason: "approved_visit", name, approval };
     return { allowed: true, reason: "ok", name };
   }
 
