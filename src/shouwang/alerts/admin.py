@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from shouwang.alerts import rules
 from shouwang.alerts.models import Channel, Delivery, RuleSetting, Subscription
 from shouwang.alerts.notify import channels, sender
-from shouwang.core.admin import AuditedAdmin, ReadOnlyAdmin
+from shouwang.core.admin import AuditedAdmin, LabelsHouseholds, ReadOnlyAdmin
 
 TARGET_HELP = _(
     "WeCom: wecombot://KEY · DingTalk: dingtalk://SECRET@TOKEN/ (SECRET is the SEC… signing "
@@ -279,11 +279,11 @@ class RuleSettingForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(RuleSetting)
-class RuleSettingAdmin(AuditedAdmin):
+class RuleSettingAdmin(LabelsHouseholds, AuditedAdmin):
     form = RuleSettingForm
     list_display = ["kind_label", "area", "household", "person", "enabled", "severity", "params"]
     list_filter = ["kind", "enabled"]
-    list_select_related = ["area", "household", "person"]
+    list_select_related = ["area", "household__area", "person"]
     raw_id_fields = ["area", "household", "person"]
 
     @admin.display(description=_("rule"))

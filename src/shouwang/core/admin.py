@@ -12,6 +12,7 @@ from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from shouwang.core import audit
+from shouwang.core.addresses import label_households
 from shouwang.core.models import Area, AuditLog, Household, Person, Tag, User
 
 if TYPE_CHECKING:
@@ -35,6 +36,19 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         audit.record("admin.delete", actor=request.user, target=obj, details={"repr": str(obj)})
         super().delete_model(request, obj)
+
+
+class LabelsHouseholds(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A list whose rows show a household (its full address, `Household.__str__`): the page's
+    addresses are found in one query (`label_households`), not one per row. The list must
+    select `household__area` (`list_select_related`)."""
+
+    household_field = "household"
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        label_households(getattr(row, self.household_field) for row in changelist.result_list)
+        return changelist
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -72,7 +86,7 @@ class HouseholdAdmin(AuditedAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(ReadOnlyAdmin):
+class PersonAdmin(LabelsHouseholds, ReadOnlyAdmin):
     """Read-only: residents change through the roster import and the workers' screens, which
     validate, mask and audit; a bare admin form would show and store raw ID numbers."""
 

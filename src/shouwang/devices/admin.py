@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from shouwang.core.admin import AuditedAdmin, ReadOnlyAdmin
+from shouwang.core.admin import AuditedAdmin, LabelsHouseholds, ReadOnlyAdmin
 from shouwang.devices.adapters import ADAPTERS
 from shouwang.devices.models import DeadLetter, Device, DeviceKind, IngestKey
 from shouwang.devices.services import keys
@@ -135,7 +135,7 @@ _DEVICE_FIELDS = (
 
 
 @admin.register(Device)
-class DeviceAdmin(AuditedAdmin):
+class DeviceAdmin(LabelsHouseholds, AuditedAdmin):
     """Read-mostly: label, model and timeout are editable; the status moves by actions only."""
 
     list_display = [

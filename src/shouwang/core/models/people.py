@@ -31,7 +31,8 @@ class Household(models.Model):
         constraints = [models.UniqueConstraint(fields=["area", "door"], name="household_door")]
 
     def __str__(self) -> str:
-        return f"{self.area.name}{self.door}"
+        # The one way a home is written (东风花园 3号楼 2单元501), never the unit and door alone.
+        return self.address
 
     @property
     def address(self) -> str:
