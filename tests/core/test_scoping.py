@@ -2,6 +2,11 @@
 
 Out of scope answers 404 (existence does not leak); in scope but not allowed by the role
 answers 403; anonymous page requests go to the login page, anonymous API requests get 401.
+
+The property office (物业) of 东风花园 has no resident work at all (no person, household, ID or
+phone page or API, no area tree) and reaches alerts only: its compound's door alerts, which it
+may send someone up to; not a resident's health alert in its own compound, nothing of another
+compound, no resolving and no call (which shows a resident's full phone number).
 """
 
 from __future__ import annotations
@@ -11,8 +16,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from tests.conftest import Town, login
+from shouwang.alerts.models import Alert, Severity
+from shouwang.alerts.services.alerting import Trigger, raise_alert
+from shouwang.core.models import Role, User
+from shouwang.core.services.staff import create_staff
+from tests.conftest import PASSWORD, Town, login
 
 # (name, method, url builder taking (town, which side)), which side: "east" or "west".
 Endpoint = tuple[str, str, Callable[[Town, str], str]]
@@ -35,14 +45,24 @@ ENDPOINTS: list[Endpoint] = [
     ("api reveal", "post", lambda t, s: f"/api/v1/people/{_side(t, s, 'person').pk}/reveal"),
 ]
 
-# role → side it may see ("both", "east", "none"), and whether its role may use resident pages.
+# role → side it may see ("both", "east", "none"), whether its role may use resident pages,
+# and whether it may open area pages.
 ROLES = {
-    "admin": ("both", True),
-    "town_operator": ("both", True),
-    "east_worker": ("east", True),
-    "west_worker": ("west", True),
-    "gate_guard": ("east", False),
+    "admin": ("both", True, True),
+    "town_operator": ("both", True, True),
+    "east_worker": ("east", True, True),
+    "west_worker": ("west", True, True),
+    "gate_guard": ("east", False, True),
+    "property_office": ("east", False, False),
 }
+
+
+def _user(town: Town, role: str) -> User:
+    if role == "property_office":
+        # The property office of 东风花园 (the town fixture has none).
+        return create_staff(None, "wuye", PASSWORD, Role.PROPERTY_OFFICE, [town.east_compound])
+    user: User = getattr(town, role)
+    return user
 
 
 def _call(client: Client, method: str, url: str) -> int:
@@ -58,15 +78,16 @@ def _call(client: Client, method: str, url: str) -> int:
 @pytest.mark.parametrize("side", ["east", "west"])
 def test_matrix(town: Town, role: str, endpoint: Endpoint, side: str) -> None:
     name, method, url_for = endpoint
-    sees, resident_work = ROLES[role]
-    client = login(getattr(town, role))
+    sees, resident_work, area_work = ROLES[role]
+    client = login(_user(town, role))
     status = _call(client, method, url_for(town, side))
     in_scope = sees == "both" or sees == side
-    if not in_scope:
-        # A guard has no resident permission at all, so it is refused before any lookup.
-        expected = 403 if not resident_work and name != "area page" else 404
-    elif not resident_work and name != "area page":
+    allowed = area_work if name == "area page" else resident_work
+    if not allowed:
+        # A role without the permission is refused before any lookup, in scope or not.
         expected = 403
+    elif not in_scope:
+        expected = 404
     else:
         expected = 200
     assert status == expected, f"{role} {name} {side}: {status}"
@@ -114,3 +135,95 @@ def test_api_post_needs_csrf_token(town: Town) -> None:
         content_type="application/json",
     )
     assert response.status_code == 403
+
+
+# --- alerts: who sees which alert, and who may act on it ------------------------------------
+
+
+def _alerts(town: Town) -> dict[tuple[str, str], Alert]:
+    """A door alert and a fever alert at each side's household."""
+    made = {}
+    for side in ("east", "west"):
+        home = _side(town, side, "home")
+        person = _side(town, side, "person")
+        for kind in ("quarantine_door_open", "fever"):
+            made[(side, kind)] = raise_alert(
+                Trigger(
+                    kind=kind,
+                    subject=f"household:{home.pk}" if kind != "fever" else f"person:{person.pk}",
+                    at=timezone.now(),
+                    title=home.address,
+                    area=home.area,
+                    severity=Severity.CRITICAL,
+                    household=home,
+                    person=person,
+                )
+            )
+    return made
+
+
+# (name, the alert's kind, method, url for the alert, JSON body or form data, what its work is)
+AlertEndpoint = tuple[str, str, str, Callable[[Alert], str], dict[str, Any], str]
+DOOR, FEVER = "quarantine_door_open", "fever"
+ALERT_ENDPOINTS: list[AlertEndpoint] = [
+    ("door alert page", DOOR, "get", lambda a: f"/alerts/{a.pk}/", {}, "view"),
+    ("fever alert page", FEVER, "get", lambda a: f"/alerts/{a.pk}/", {}, "view"),
+    ("api door alert", DOOR, "get", lambda a: f"/api/v1/alerts/{a.pk}", {}, "view"),
+    ("api fever alert", FEVER, "get", lambda a: f"/api/v1/alerts/{a.pk}", {}, "view"),
+    (
+        "send to the door",
+        DOOR,
+        "post",
+        lambda a: f"/api/v1/alerts/{a.pk}/dispatch",
+        {"sent": "王师傅"},
+        "door",
+    ),
+    (
+        "resolve",
+        DOOR,
+        "post",
+        lambda a: f"/api/v1/alerts/{a.pk}/resolve",
+        {"outcome": "visited"},
+        "handle",
+    ),
+    ("call the resident", DOOR, "post", lambda a: f"/alerts/{a.pk}/call/", {}, "reveal"),
+]
+# role → (side it sees, the alert kinds it sees (None: all), the work it may do)
+ALERT_ROLES: dict[str, tuple[str, set[str] | None, set[str]]] = {
+    "admin": ("both", None, {"view", "door", "handle", "reveal"}),
+    "town_operator": ("both", None, {"view", "door", "handle", "reveal"}),
+    "east_worker": ("east", None, {"view", "door", "handle", "reveal"}),
+    "west_worker": ("west", None, {"view", "door", "handle", "reveal"}),
+    "gate_guard": ("east", None, set()),
+    "property_office": ("east", {DOOR}, {"view", "door"}),
+}
+
+
+@pytest.mark.parametrize("role", list(ALERT_ROLES))
+@pytest.mark.parametrize("endpoint", ALERT_ENDPOINTS, ids=[e[0] for e in ALERT_ENDPOINTS])
+@pytest.mark.parametrize("side", ["east", "west"])
+def test_alert_matrix(town: Town, role: str, endpoint: AlertEndpoint, side: str) -> None:
+    name, kind, method, url_for, data, work = endpoint
+    sees, kinds, may = ALERT_ROLES[role]
+    alert = _alerts(town)[(side, kind)]
+    client = login(_user(town, role))
+    url = url_for(alert)
+    if method == "get":
+        response = client.get(url)
+    elif url.startswith("/api/"):
+        response = client.post(url, data, content_type="application/json")
+    else:
+        response = client.post(url, {"person": _side(town, side, "person").pk})
+    in_scope = (sees in ("both", side)) and (kinds is None or kind in kinds)
+    if "view" not in may:
+        expected = 403  # no alert work at all: refused before any lookup
+    elif not in_scope:
+        expected = 404  # an alert it may not see does not exist for it, whatever the action
+    elif work not in may:
+        expected = 403
+    else:
+        expected = 200
+    assert response.status_code == expected, f"{role} {name} {side}: {response.status_code}"
+    phones = {"east": "13812345678", "west": "13987654321"}
+    # Only a call shows the full number, and only to a role that may call.
+    assert (phones[side] in response.content.decode()) == (expected == 200 and work == "reveal")
