@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import socket
 import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -198,6 +200,7 @@ def test_each_app_seeds_its_own_part_of_the_demo_once() -> None:
         "patrol",
         "reporting",
         "masks",
+        "alerts",
         "devices-count",
     ]
     with pytest.raises(ImproperlyConfigured, match="twice"):
@@ -244,3 +247,39 @@ def test_the_served_logs_redact_link_tokens_and_ingest_keys(tmp_path: Path) -> N
     assert "/api/v1/ingest/ctwing?key=[redacted]&x=1" in output
     for secret in secrets:
         assert secret not in output
+
+
+@pytest.mark.slow
+def test_the_demo_shows_a_notification_from_its_own_receiver(tmp_path: Path) -> None:
+    """With nothing configured by hand, a door opening in a quarantined home of the demo is
+    delivered by the demo's webhook channel to the receiver the demo hosts, which prints it."""
+    port, inbox_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SHOUWANG_DATABASE_URL"}
+    env["SHOUWANG_VAR_DIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "shouwang", "demo", "--port", str(port)]
+    command += ["--inbox-port", str(inbox_port), "--rate", "30"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    seen: list[str] = []
+    notification = ""
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not notification:
+            with contextlib.suppress(queue.Empty):
+                line = lines.get(timeout=1)
+                seen.append(line)
+                if line.startswith("[通知]"):
+                    notification = line
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    said = "".join(seen)
+    assert f"receiver on 127.0.0.1:{inbox_port}" in said
+    assert notification, said[-2000:]
+    assert "【守望" in notification
+    assert "住址：" in notification

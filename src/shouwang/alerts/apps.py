@@ -25,3 +25,8 @@ class AlertsConfig(AppConfig):
 
         # Stored door events and device health go through the alert rules (devices.pipeline).
         pipeline.register(on_ingest)
+        from shouwang.alerts import demo as alerts_demo
+        from shouwang.core import demo
+
+        # The demo's webhook to its own receiver, once every other part is seeded.
+        demo.register("alerts", alerts_demo.demo_part, order=60)

@@ -61,11 +61,13 @@ from shouwang.alerts.models import (
     Alert,
     AlertEntry,
     AlertStatus,
+    Delivery,
     Outcome,
     Severity,
     SuppressionWindow,
     kinds_visible_to,
 )
+from shouwang.alerts.notify import dispatch
 from shouwang.alerts.services import alerting, suppression
 from shouwang.core import audit, roles
 from shouwang.core.models import Area, AreaKind, Household, Person
@@ -210,6 +212,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "resolve_form": ResolveForm(),
             "can_handle": request.user.has_perm(alert_perms.HANDLE_ALERTS),
             "can_call": can_call,
+            "no_channel": not dispatch.channel_reaches(request.user),
         },
     )
 
@@ -383,11 +386,26 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if can_handle and alert.status != AlertStatus.RESOLVED
                 else None
             ),
+            "notified": _notified(alert),
+            "no_channel": not dispatch.channel_reaches(request.user),
             "dispatch_form": DispatchForm() if to_the_door else None,
             "arrival_form": ArrivalForm() if to_the_door else None,
             "config": console_config(request),
         },
     )
+
+
+def _notified(alert: Alert) -> list[tuple[str, str]]:
+    """The channels told of this alert (a group, a mailbox, a webhook), with how it went. Not
+    the family contacts' messages: names of residents' relatives are not for every role."""
+    told = alert.deliveries.filter(recipient_kind="", channel__isnull=False).select_related(
+        "channel"
+    )
+    seen: dict[str, str] = {}
+    for delivery in told.order_by("created_at", "id"):
+        if delivery.channel is not None:
+            seen[delivery.channel.name] = str(Delivery.Status(delivery.status).label)
+    return list(seen.items())
 
 
 # --- Actions ----------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ class DemoTown:
     # The gate guard's compound, and the demo turnstile's key (0600) for the gate API.
     guard_compound: str = ""
     gate_key_file: Path | None = None
+    # The receiver `shouwang demo` hosts for the demo's notifications (json://host:port/);
+    # empty: no receiver runs, no channel is seeded.
+    notify_url: str = ""
 
     def ingest_key(self) -> str:
         if self.ingest_key_file is None:
@@ -66,7 +69,8 @@ class DemoPart(Protocol):
 
 
 # name → (order, name, part). Registered in AppConfig.ready(): devices (sensors and their
-# ingest key), quarantine (cases and care watch), passes (passes and a turnstile).
+# ingest key), quarantine (cases and care watch), passes (passes and a turnstile), alerts (a
+# webhook channel to the demo's own receiver).
 _PARTS: dict[str, tuple[int, str, DemoPart]] = {}
 
 
@@ -119,11 +123,11 @@ def _roster(rng: random.Random, fake: Any, shape: tuple[int, int, int, int]) -> 
     return out.getvalue().encode()
 
 
-def seed_demo_town(seed: int = 2020) -> DemoTown:
+def seed_demo_town(seed: int = 2020, notify_url: str = "") -> DemoTown:
     """Create the demo town once; later calls only report what is there and add what an
     older demo lacked. Core seeds the areas, residents and staff; then every registered part,
-    in order."""
-    town = DemoTown(TOWN_NAME, seed=seed)
+    in order. `notify_url`: where the demo's receiver of notifications listens, if it runs."""
+    town = DemoTown(TOWN_NAME, seed=seed, notify_url=notify_url)
     street = Area.objects.filter(name=TOWN_NAME, kind=AreaKind.STREET).first()
     if street is None:
         street = _seed_people(town, seed)

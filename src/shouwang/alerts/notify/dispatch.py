@@ -21,7 +21,7 @@ from shouwang.alerts.models import (
     kinds_visible_to,
 )
 from shouwang.alerts.notify import channels, conf, fast, messages, recipients, trace
-from shouwang.core.scoping import user_covers_area
+from shouwang.core.scoping import Viewer, area_paths, user_covers_area
 
 # Occurrences of an open alert add to it on the console; channels hear of the opening, each
 # escalation and each reminder, not of every repeat.
@@ -31,6 +31,20 @@ NO_CHANNEL = "该区域没有短信渠道"
 
 def _covering_paths(path: str) -> list[str]:
     return [path[:end] for end in range(4, len(path) + 1, 4)]
+
+
+def channel_reaches(user: Viewer) -> bool:
+    """Whether an active channel hears of some alerts in the user's areas: one subscribed for
+    an area above, at or below one of theirs, or for the user themself. When none does, alerts
+    reach this user on the console only, and the console says so."""
+    subscriptions = Subscription.objects.filter(channel__active=True)
+    paths = area_paths(user)
+    if paths is None:
+        return subscriptions.exists()
+    near = Q(user_id=getattr(user, "pk", None))
+    for path in paths:
+        near |= Q(area__path__in=_covering_paths(path)) | Q(area__path__startswith=path)
+    return subscriptions.filter(near).exists()
 
 
 def plan(alert: Alert, reason: str) -> Planned:

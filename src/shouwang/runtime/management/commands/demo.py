@@ -1,9 +1,11 @@
 """`shouwang demo`: seed a demo town (once), print how to log in, and serve.
 
-While it serves, simulated door sensors (the installed demo sensors) send a few events per
-second to the demo's own server over HTTP with the demo ingest key, starting once the server
-listens; with SHOUWANG_MQTT_URL set they publish to that broker instead. `--no-simulate` keeps
-the town quiet.
+While it serves, a small receiver on this machine (`runtime/inbox.py`) takes what the demo's
+webhook channel sends and prints each notification here; the channel is seeded (or pointed at
+the receiver's port) on every run. Simulated door sensors (the installed demo sensors) send a
+few events per second to the demo's own server over HTTP with the demo ingest key, starting
+once the server listens; with SHOUWANG_MQTT_URL set they publish to that broker instead.
+`--no-simulate` keeps the town quiet.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from shouwang.core import audit
 from shouwang.core.demo import DEMO_PASSWORD, DemoTown, seed_demo_town
+from shouwang.runtime.inbox import Inbox
 
 # Events per second the demo's sensors send, averaged over a day (busier mornings and evenings).
 DEMO_RATE = 3.0
@@ -34,6 +37,12 @@ class Command(BaseCommand):
             "--no-simulate", action="store_true", help="do not run the simulated door sensors"
         )
         parser.add_argument(
+            "--inbox-port",
+            type=int,
+            default=None,
+            help="port of the demo's notification receiver (default: --port + 1, or any free)",
+        )
+        parser.add_argument(
             "--rate",
             type=float,
             default=DEMO_RATE,
@@ -42,8 +51,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        inbox = None
+        if not options["seed_only"]:
+            wanted = options["inbox_port"]
+            inbox = self._inbox(options["port"] + 1 if wanted is None else wanted)
         with audit.origin("cli"):
-            town = seed_demo_town()
+            town = seed_demo_town(notify_url=inbox.url if inbox else "")
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"Demo town: {town.name}"))
         self.stdout.write(
@@ -66,7 +79,13 @@ class Command(BaseCommand):
             "Every resident has a pass (staff: Passes); the demo turnstile's key for "
             f"POST /api/v1/gate/verify is in {town.gate_key_file}"
         )
-        if options["seed_only"]:
+        if inbox is not None:
+            self.stdout.write(
+                "Notifications: the demo's webhook channel sends to a receiver on "
+                f"{inbox.url.removeprefix('json://')}; each one is printed here as a [通知] line "
+                "and shown as sent on the alert's page."
+            )
+        if options["seed_only"] or inbox is None:
             return
         stop = None
         if not options["no_simulate"] and town.sensors:
@@ -76,6 +95,19 @@ class Command(BaseCommand):
         finally:
             if stop is not None:
                 stop.set()  # the server is gone: nothing left to send to
+            inbox.stop()
+
+    def _inbox(self, port: int) -> Inbox:
+        """The receiver of the demo's notifications, on `port` or, if taken, any free one."""
+
+        def show(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        try:
+            return Inbox(show, port=port).start()
+        except OSError:
+            return Inbox(show, port=0).start()
 
     def _simulate(self, town: DemoTown, host: str, port: int, rate: float) -> threading.Event:
         from shouwang.devices.simulator import (
