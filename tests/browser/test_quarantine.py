@@ -1,6 +1,7 @@
-"""A worker's quarantine day on a phone: new case → install the sensor → the door opens →
-alert → resolve → the resident checks in through the personal link (no account) → end the
-case → take the sensor back to stock."""
+"""A worker's quarantine day, on a 390 px phone and a 1440 px desktop: new case → install the
+sensor → the door opens → alert → resolve → the resident checks in through the personal link
+(no account) → end the case (early, with a reason) → take the sensor back to stock. And the
+care list keeps its column headings on a phone, where the table's head row is hidden."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from shouwang.devices.models import Device, DeviceStatus
 from shouwang.devices.services.ingest import Incoming, ingest
 from shouwang.devices.services.lifecycle import register_device
 from shouwang.quarantine.models import Case, CaseStatus, HealthCheck
+from shouwang.quarantine.services import care
 from tests.browser.conftest import logged_in, zh
 from tests.conftest import PASSWORD, Town
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"phone": PHONE, "desktop": {"width": 1440, "height": 900}}
 
 
 def _open_door(device: Device) -> None:
@@ -38,14 +41,15 @@ def _open_door(device: Device) -> None:
     ingest([Incoming(reading, now)], "http")
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=list(VIEWPORTS))
 def test_worker_runs_a_case_from_start_to_sensor_recovery(
-    page: Page, browser: Browser, live_server: LiveServer, town: Town
+    page: Page, browser: Browser, live_server: LiveServer, town: Town, viewport: str
 ) -> None:
     sensor = register_device(None, "generic", "door-b1", town.east, label="MC00099")
     # The alert page's live stream is tested with a real ASGI server in test_alerts; under
     # the threaded test server it would keep a bus listener (and the process) alive.
     page.route("**/alerts/stream*", lambda route: route.abort())
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(VIEWPORTS[viewport])  # type: ignore[arg-type]
     logged_in(page, live_server, town.east_worker, PASSWORD)
 
     # New case: find the household, choose who, no sensor at hand yet.
@@ -84,7 +88,7 @@ def test_worker_runs_a_case_from_start_to_sensor_recovery(
     link = page.get_by_test_id("link-url").inner_text().strip()
     assert re.match(rf"^{re.escape(live_server.url)}/q/[A-Za-z0-9_-]{{43}}/$", link)
     resident = browser.new_context(locale="zh-CN").new_page()
-    resident.set_viewport_size(PHONE)
+    resident.set_viewport_size(PHONE)  # the resident's own phone
     resident.goto(link)
     resident.locator("input[name=temperature]").fill("36.6")
     resident.get_by_test_id("submit-check").click()
@@ -125,3 +129,41 @@ def test_worker_runs_a_case_from_start_to_sensor_recovery(
     resident.goto(link)
     expect(resident.get_by_test_id("expired")).to_be_visible()
     resident.context.close()
+
+
+HEADINGS = ("Name", "Address", "Active hours", "Alert after", "Family contacts", "Status")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=list(VIEWPORTS))
+def test_the_care_list_keeps_its_column_headings(
+    page: Page, live_server: LiveServer, town: Town, viewport: str
+) -> None:
+    care.enrol(
+        town.east_worker,
+        town.east_person,
+        care.CareData(contacts=[care.Contact("张小明", "13900001234", "儿子")]),
+    )
+    page.set_viewport_size(VIEWPORTS[viewport])  # type: ignore[arg-type]
+    logged_in(page, live_server, town.east_worker, PASSWORD)
+    page.goto(f"{live_server.url}/care/")
+    table = page.get_by_test_id("care-list")
+    cells = table.locator("tbody tr").first.locator("td")
+    expect(cells).to_have_count(len(HEADINGS))
+    expect(cells.nth(0)).to_have_text("张*明")
+    # What is drawn before each cell: its column's heading on a phone, nothing on a desktop
+    # (where the table's own head row shows them).
+    before = cells.evaluate_all(
+        """tds => tds.map(td => {
+            const b = getComputedStyle(td, "::before");
+            return b.display === "none" || b.content === "none" ? "" : b.content;
+        })"""
+    )
+    wanted = [zh(h) for h in HEADINGS]
+    if viewport == "phone":
+        expect(table.locator("thead")).to_be_hidden()
+        assert before == [f'"{h}"' for h in wanted]
+    else:
+        expect(table.locator("thead th")).to_have_text(wanted)
+        assert before == [""] * len(HEADINGS)
+    width = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert width <= 0

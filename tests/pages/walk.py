@@ -11,20 +11,22 @@ at the gate, a visitor, an undecodable message), so list pages are not empty.
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from shouwang.core.demo import seed_demo_town
+from shouwang.core.demo import fake_id_number, seed_demo_town
 from shouwang.core.models import Area, AreaKind, Person, User
 from shouwang.core.services.people import PersonData, create_person
 from shouwang.devices.adapters import Reading
@@ -214,14 +216,21 @@ def actions(client: Client, role: str) -> Iterator[Seen]:
         p = Pass.objects.visible_to(user).filter(person__isnull=False).first()
         assert p is not None
         yield seen("POST new-link", client.post(f"/passes/{p.pk}/new-link/"))
-        bad = b"\xef\xbb\xbf\xe5\xa7\x93\xe5\x90\x8d\n\xe5\xbc\xa0\n"  # 姓名 / 张, nothing else
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
-        upload = SimpleUploadedFile("roster.csv", bad, content_type="text/csv")
-        yield seen(
-            "POST /people/import/",
-            client.post("/people/import/", {"area": compound.pk, "file": upload}),
-        )
+        # The roster import: a refused file, a preview (with a warning) that is cancelled, the
+        # same file imported; and a field no form accepts (a NUL), refused at the edge.
+        for name, data in (("bad.csv", _BAD_ROSTER), ("good.csv", _good_roster())):
+            upload = SimpleUploadedFile(name, data, content_type="text/csv")
+            answer = client.post(
+                "/people/import/", {"area": compound.pk, "file": upload}, follow=True
+            )
+            yield seen(f"POST /people/import/ {name}", answer)
+        upload_page = answer.redirect_chain[-1][0]
+        yield seen("POST cancel", client.post(f"{upload_page}cancel/", follow=True))
+        upload = SimpleUploadedFile("good.csv", _good_roster(), content_type="text/csv")
+        answer = client.post("/people/import/", {"area": compound.pk, "file": upload}, follow=True)
+        upload_page = answer.redirect_chain[-1][0]
+        yield seen("POST confirm", client.post(f"{upload_page}confirm/", follow=True))
+        yield seen("POST a NUL", client.post("/people/import/", {"area": "3\x00"}))
         person = Person.objects.visible_to(user).first()
         assert person is not None
         yield seen("GET issue form", client.get(f"/passes/issue/{person.pk}/"))
@@ -240,6 +249,28 @@ def actions(client: Client, role: str) -> Iterator[Seen]:
             },
         )
         yield seen("POST /gate/visitors/", answer)
+
+
+_BAD_ROSTER = b"\xef\xbb\xbf\xe5\xa7\x93\xe5\x90\x8d\n\xe5\xbc\xa0\n"  # 姓名 / 张, nothing else
+
+
+def _good_roster() -> bytes:
+    """Two newcomers of a new building 8, one with a tag the area does not have (a warning)."""
+    rng = random.Random(8)
+    rows = [
+        ["姓名", "身份证号", "手机号", "楼栋", "单元", "门牌号", "标签"],
+        [
+            "周新",
+            fake_id_number(rng, date(1948, 3, 1)),
+            "13800008001",
+            "8",
+            "1",
+            "101",
+            "老人、志愿者",
+        ],
+        ["吴新", fake_id_number(rng, date(1988, 6, 1)), "13800008002", "8", "1", "102", ""],
+    ]
+    return "\n".join(",".join(row) for row in rows).encode()
 
 
 def walk(role: str) -> list[Seen]:
