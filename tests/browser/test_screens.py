@@ -69,7 +69,13 @@ def test_a_pass_prints_as_one_a6_card(
         width = card.evaluate("e => e.getBoundingClientRect().width")
         assert abs(width - 105 / 25.4 * 96) < 2
     pdf = page.pdf(prefer_css_page_size=True)
-    assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page\r") + pdf.count(b"/Type/Page") >= 1
+    # Each PDF page is an A6 sheet, 105 × 148 mm = 297.6 × 419.5 pt (Chromium rounds to pixels),
+    # not the Letter page it printed while the stylesheet said `size: A6`.
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes
+    for width_pt, height_pt in boxes:
+        assert abs(float(width_pt) - 105 / 25.4 * 72) < 1.5
+        assert abs(float(height_pt) - 148 / 25.4 * 72) < 1.5
     assert Pass.objects.get().status == "active"
 
 
