@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,12 +24,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from shouwang.alerts import rules as alert_rules
 from shouwang.alerts.models import Alert, AlertStatus
 from shouwang.alerts.services.alerting import Trigger, clear, raise_alerts
-from shouwang.core import audit
+from shouwang.core import audit, readings
 from shouwang.core.models import Person
 from shouwang.core.permissions import require, require_area
 from shouwang.core.services.areas import ancestor_names, household_address
@@ -38,17 +36,7 @@ from shouwang.quarantine import alert_kinds as kinds
 from shouwang.quarantine.models import Case, CaseMember, CaseStatus, HealthCheck, ResidentLink
 from shouwang.quarantine.perms import MANAGE_CASES
 
-SYMPTOMS = {
-    "cough": gettext_lazy("Cough"),
-    "sore_throat": gettext_lazy("Sore throat"),
-    "fatigue": gettext_lazy("Fatigue"),
-    "short_breath": gettext_lazy("Shortness of breath"),
-    "taste_smell": gettext_lazy("Loss of taste or smell"),
-    "diarrhoea": gettext_lazy("Diarrhoea"),
-}
-LOWEST = Decimal("34.0")
-HIGHEST = Decimal("43.0")
-_UNIT = re.compile(r"\s*(°\s*C?|度)\s*$", re.IGNORECASE)  # ℃ is "°C" once normalised
+SYMPTOMS = readings.SYMPTOMS
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
@@ -79,18 +67,10 @@ def deadlines_for(book: alert_rules.RuleBook, case: Case) -> Deadlines:
 
 
 def parse_temperature(text: Any) -> Decimal:
-    # NFKC turns full-width input (３７．２, common on Chinese phone keyboards) into 37.2.
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
-    cleaned = _UNIT.sub("", cleaned.replace("。", ".").replace(",", "."))
     try:
-        value = Decimal(cleaned)
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(
-            {"temperature": [_("Enter the temperature as a number, e.g. 36.5.")]}
-        ) from exc
-    if not value.is_finite() or not LOWEST <= value <= HIGHEST:
-        raise ValidationError({"temperature": [_("A body temperature lies between 34 and 43 °C.")]})
-    return value.quantize(Decimal("0.1"))
+        return readings.parse_temperature(text)
+    except ValidationError as exc:
+        raise ValidationError({"temperature": exc.messages}) from exc
 
 
 def _member(case: Case, person: Person) -> None:

@@ -14,21 +14,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from shouwang.alerts.services.alerting import raise_alerts
-from shouwang.core import audit
+from shouwang.core import audit, readings
 from shouwang.core.permissions import require
 from shouwang.core.scoping import get_visible
 from shouwang.reporting.models import (
@@ -43,32 +41,10 @@ from shouwang.reporting.models import (
 from shouwang.reporting.perms import DECLARE, MANAGE_MEMBERS
 from shouwang.reporting.services import anomalies
 
-SYMPTOMS = {
-    "cough": gettext_lazy("Cough"),
-    "sore_throat": gettext_lazy("Sore throat"),
-    "fatigue": gettext_lazy("Fatigue"),
-    "short_breath": gettext_lazy("Shortness of breath"),
-    "taste_smell": gettext_lazy("Loss of taste or smell"),
-    "diarrhoea": gettext_lazy("Diarrhoea"),
-}
-LOWEST = Decimal("34.0")
-HIGHEST = Decimal("43.0")
+SYMPTOMS = readings.SYMPTOMS
 BACKDATE_DAYS = 7  # a day may be filled in late, up to a week back
 LINK_DAYS = 14
-_UNIT = re.compile(r"\s*(°\s*C?|度)\s*$", re.IGNORECASE)
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def parse_temperature(text: Any) -> Decimal:
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip()
-    cleaned = _UNIT.sub("", cleaned.replace("。", ".").replace(",", "."))
-    try:
-        value = Decimal(cleaned)
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError(_("Enter the temperature as a number, e.g. 36.5.")) from exc
-    if not value.is_finite() or not LOWEST <= value <= HIGHEST:
-        raise ValidationError(_("A body temperature lies between 34 and 43 °C."))
-    return value.quantize(Decimal("0.1"))
 
 
 @dataclass
@@ -117,7 +93,7 @@ def _clean(entry: Entry, school: bool) -> tuple[dict[str, Any], list[str]]:
     temperature: Decimal | None = None
     if entry.temperature not in (None, ""):
         try:
-            temperature = parse_temperature(entry.temperature)
+            temperature = readings.parse_temperature(entry.temperature)
         except ValidationError as exc:
             errors.extend(exc.messages)
     elif not absence:
