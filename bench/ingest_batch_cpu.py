@@ -133,7 +133,9 @@ def child(batches: int) -> dict[str, Any]:
         "unwatched_door_x8": round(_median_of_three(batches // 4, unwatched_x8) / 8, 3),
         "alerting_door": _median_of_three(alerting_calls, alerting),
     }
-    device_id = _households_of([quiet[0]], device=True)[0]
+    from shouwang.devices.models import Device
+
+    device_id = Device.objects.get(key=quiet[0]).pk
     if connection.vendor == "postgresql":
         import psycopg
 
@@ -167,12 +169,10 @@ def child(batches: int) -> dict[str, Any]:
     return results
 
 
-def _households_of(keys: list[str], device: bool = False) -> list[int]:
+def _households_of(keys: list[str]) -> list[int]:
     from shouwang.devices.models import Device
 
     found = dict(Device.objects.filter(key__in=keys).values_list("key", "household_id"))
-    if device:
-        return list(Device.objects.filter(key__in=keys).values_list("pk", flat=True))
     return [found[key] for key in keys]
 
 
